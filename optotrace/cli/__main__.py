@@ -1,0 +1,3 @@
+from optotrace.cli import main
+
+main()
