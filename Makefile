@@ -14,6 +14,9 @@ install: $(STAMP)
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	# graphviz's `dot` renders graphs to SVG/PNG; without it render() writes DOT text, so this step is best effort.
+	command -v dot >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && apt-get install -y -qq graphviz >/dev/null) ; } || echo "graphviz not installed: render() will write DOT text"
 	# The CPU build of torch (a plain `torch` requirement would pull a multi-GB CUDA build).
 	$(PY) -m pip install --quiet "torch==2.13.0"
 	$(PY) -m pip install --quiet -e ".[local,dev]"
