@@ -1,0 +1,39 @@
+"""optotrace.llm: one client over openai, litellm and the embedded local model.
+
+    from optotrace.llm import get_llm
+    llm = get_llm("openai:gpt-4o-mini")            # or "local", "litellm:anthropic/...", "scripted:replies.jsonl"
+    reply = llm.complete("Name a prime.", response_model=Answer)
+    reply.parsed, reply.cached, llm.usage
+
+Heavy libraries (openai, litellm, llama-cpp-python) load only when their backend is used.
+"""
+
+from optotrace.llm.backends.scripted import ScriptedLLM
+from optotrace.llm.base import LLM
+from optotrace.llm.embedded import embedded_model_path
+from optotrace.llm.errors import (
+    BudgetExceeded,
+    LLMConfigError,
+    LLMError,
+    StructuredOutputError,
+    TransientLLMError,
+)
+from optotrace.llm.registry import get_llm
+from optotrace.llm.results import Completion, Usage
+from optotrace.llm.usage import ModelUsage, UsageTotals
+
+__all__ = [
+    "LLM",
+    "BudgetExceeded",
+    "Completion",
+    "LLMConfigError",
+    "LLMError",
+    "ModelUsage",
+    "ScriptedLLM",
+    "StructuredOutputError",
+    "TransientLLMError",
+    "Usage",
+    "UsageTotals",
+    "embedded_model_path",
+    "get_llm",
+]
