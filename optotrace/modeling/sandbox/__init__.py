@@ -1,0 +1,8 @@
+"""Run untrusted (LLM-written) Python programs in a pool of warm, isolated worker processes."""
+
+from optotrace.modeling.errors import SandboxError
+from optotrace.modeling.sandbox.limits import Limits
+from optotrace.modeling.sandbox.pool import Sandbox
+from optotrace.modeling.sandbox.result import RunResult
+
+__all__ = ["Limits", "RunResult", "Sandbox", "SandboxError"]

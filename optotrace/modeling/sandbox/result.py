@@ -1,0 +1,47 @@
+"""What one sandboxed run produced."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The outcome of one program run in the sandbox.
+
+    `returncode` is the exit status (negative: killed by that signal; None: the sandbox could not run it, see
+    `error`). `timed_out` covers both the wall-time and the CPU-time limit; `memory_exceeded` means the program
+    hit the address-space limit (MemoryError or an allocation failure); `output_truncated` means the program
+    printed more than `output_limit` bytes and was stopped there.
+    """
+
+    stdout: str
+    stderr: str
+    returncode: int | None
+    timed_out: bool = False
+    memory_exceeded: bool = False
+    output_truncated: bool = False
+    wall_time: float = 0.0
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when the program ran to completion, exited with status 0 and broke no limit."""
+        return (
+            self.returncode == 0
+            and not self.timed_out
+            and not self.memory_exceeded
+            and not self.output_truncated
+            and not self.error
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["ok"] = self.ok
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunResult:
+        fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**fields)
