@@ -1,0 +1,107 @@
+"""The traced steps of the modeler (each a @bundle, so the graph shows prompts -> reply -> program -> run)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from optotrace import bundle
+from optotrace.agents.modeler import tally
+from optotrace.agents.modeler.outcome import Outcome, program_problem
+from optotrace.agents.modeler.replies import SpecAnswer, extract_program, parse_spec_answer
+from optotrace.agents.modeler.report_values import report_values
+from optotrace.agents.prompts import load
+
+if TYPE_CHECKING:
+    from optotrace.agents.modeler.agent import ModelerAgent
+
+
+@dataclass
+class Ops:
+    compose: Any
+    ask_llm: Any
+    run_program: Any
+    solve_reply: Any
+    add_turn: Any
+
+
+def make_ops(agent: ModelerAgent) -> Ops:
+    """Bundled steps bound to `agent` (its LLM and sandbox are closure variables, not graph inputs)."""
+
+    @bundle(description="[compose] The chat messages: the system prompt, then the instructions followed by the "
+            "task (question and requested labels), then the earlier attempts with what was wrong with each.")
+    def compose(system_prompt: str, instructions: str, task: str, history: list) -> list:
+        return [
+            {"role": "system", "content": system_prompt},
+            {"role": "user", "content": f"{instructions}\n\n{task}"},
+            *history,
+        ]
+
+    @bundle(description="[ask_llm] The language model's reply to the messages.")
+    def ask_llm(messages: list) -> str:
+        return agent.complete(messages)
+
+    @bundle(description="[run_program] Take the Python program from the reply's code block and run it in the "
+            "sandbox; the outcome says whether it ran, what it printed, and what was wrong.")
+    def run_program(reply: str, labels: list) -> Outcome:
+        program = extract_program(reply)
+        result = agent.run_source(program)
+        from optotrace.benchmarks.runner.pipeline import run_failure
+
+        failure = run_failure(result)
+        problem = program_problem(result.ok, result.stdout, result.stderr, failure, labels)
+        return Outcome(ok=problem is None, ran=result.ok, output=result.stdout, problem=problem, program=program,
+                       run_s=result.wall_time)
+
+    @bundle(description="[solve_reply] Parse the reply as a JSON {spec, report} model, solve the model with "
+            "HiGHS/SCIP, and compute each requested label's value from the report.")
+    def solve_reply(reply: str, labels: list) -> Outcome:
+        return solve_answer(reply, labels, agent.time_limit)
+
+    @bundle(description="[add_turn] The conversation so far, plus this attempt's reply and a user message "
+            "saying what was wrong with it.")
+    def add_turn(history: list, reply: str, outcome: Outcome) -> list:
+        note = load("repair.txt").format(problem=outcome.problem or "unknown problem")
+        return [*history, {"role": "assistant", "content": reply}, {"role": "user", "content": note}]
+
+    return Ops(compose, ask_llm, run_program, solve_reply, add_turn)
+
+
+def solve_answer(reply: str, labels: list[str], time_limit: float) -> Outcome:
+    """Spec mode: no generated code runs; the ModelSpec is built and solved in-process."""
+    from optotrace.modeling import solve
+
+    start = time.monotonic()
+    try:
+        answer: SpecAnswer = parse_spec_answer(reply)
+    except Exception as exc:
+        return Outcome(problem=f"the reply is not a valid {{spec, report}} JSON object: {exc}"[:1500])
+    try:
+        solution = solve(answer.spec, time_limit=time_limit)
+    except Exception as exc:
+        return Outcome(spec=answer.spec, problem=f"the model does not build: {type(exc).__name__}: {exc}"[:1500])
+    lines = [f"{k}: {v}" for k, v in solution.values.items()] + [f"objective: {solution.objective}", f"status: {solution.status}"]
+    output = "\n".join(lines)
+    if not solution.ok:
+        return Outcome(spec=answer.spec, output=output, run_s=time.monotonic() - start,
+                       problem=f"the solver says the model is {solution.status}: {solution.message}".strip())
+    values, problems = report_values(answer.report, labels, solution.values, solution.objective)
+    output += "\n" + "\n".join(f"{k}: {v}" for k, v in values.items())
+    problem = None
+    if labels and all(v is None for v in values.values()):
+        problem = "no requested value could be computed: " + "; ".join(problems)
+    return Outcome(ok=problem is None, ran=True, output=output, problem=problem, spec=answer.spec, values=values,
+                   run_s=time.monotonic() - start)
+
+
+def spec_reply_text(completion: Any) -> str:
+    """The JSON text of a structured completion (validated object when there is one)."""
+    parsed = getattr(completion, "parsed", None)
+    if parsed is not None and hasattr(parsed, "model_dump_json"):
+        return parsed.model_dump_json(by_alias=True, exclude_defaults=True)
+    return getattr(completion, "text", str(completion))
+
+
+def record_call(completion: Any) -> None:
+    tally.current().add(completion)

@@ -1,0 +1,104 @@
+"""evaluate(agent, problems, ...): run an agent over benchmark problems, grading and recording each one."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from optotrace.benchmarks.errors import BenchmarkError
+from optotrace.benchmarks.problem import Problem
+from optotrace.benchmarks.runner.pipeline import Extractor
+from optotrace.benchmarks.runner.progress import RunProgress
+from optotrace.benchmarks.runner.record import ProblemRecord
+from optotrace.benchmarks.runner.settings import EvalSettings
+from optotrace.benchmarks.runner.store import RunStore
+from optotrace.benchmarks.runner.summary import RunSummary, select
+
+
+def default_run_dir(prefix: str = "optibench") -> Path:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
+    return Path(os.environ.get("OPTOTRACE_RUNS", "runs")) / f"{prefix}-{stamp}"
+
+
+def make_extractor(settings: EvalSettings) -> Extractor | None:
+    if settings.extract in ("deterministic", "det", "", None):
+        return None
+    if settings.extract == "llm":
+        from optotrace.benchmarks.grading.llm_extract import LLMExtractor
+
+        return LLMExtractor(settings.extract_model, **settings.extract_options)
+    raise BenchmarkError(f"unknown extract={settings.extract!r}; use 'deterministic' or 'llm'")
+
+
+def evaluate(
+    agent: Callable[[Problem], Any],
+    problems: Iterable[Problem],
+    concurrency: int = 4,
+    run_dir: str | os.PathLike[str] | None = None,
+    resume: bool = True,
+    executor: Literal["local", "ray"] = "local",
+    ray_address: str | None = None,
+    settings: EvalSettings | None = None,
+    extractor: Extractor | None = None,
+    progress: bool = True,
+    meta: dict[str, Any] | None = None,
+) -> RunSummary:
+    """Evaluate `agent` (problem -> program source, ModelSpec or AgentResult) on `problems`.
+
+    Each finished problem's record is appended to `run_dir/records.jsonl` and fsynced at once; with
+    `resume`, problems already recorded there are skipped (a torn last line from a killed run is cut).
+    A crash in one problem is that problem's recorded failure. `executor="ray"` runs problems as Ray tasks
+    (`ray_address` for a cluster; a local instance otherwise)."""
+    problems = list(problems)
+    if concurrency < 1:
+        raise BenchmarkError(f"concurrency must be at least 1, got {concurrency}")
+    if executor not in ("local", "ray"):
+        raise BenchmarkError(f"unknown executor {executor!r}; use 'local' or 'ray'")
+    settings = settings or EvalSettings()
+    extractor = extractor if extractor is not None else make_extractor(settings)
+    store = RunStore(run_dir or default_run_dir())
+    if resume:
+        store.repair()
+    else:
+        store.reset()
+    wanted = {p.index for p in problems}
+    finished = select(store.load(), wanted)
+    done = {r.index for r in finished}
+    todo = [p for p in problems if p.index not in done]
+    store.write_meta({
+        **store.read_meta(),
+        **(meta or {}),
+        "executor": executor,
+        "concurrency": concurrency,
+        "extract": settings.extract,
+        "problems": len(problems),
+        "updated": datetime.now(timezone.utc).isoformat(),
+    })
+    start = time.monotonic()
+    stream: Iterator[ProblemRecord]
+    if executor == "ray":
+        from optotrace.benchmarks.runner.ray_executor import run_ray
+
+        stream = run_ray(agent, todo, concurrency, settings, extractor, address=ray_address)
+    else:
+        from optotrace.benchmarks.runner.local import run_local
+
+        stream = run_local(agent, todo, concurrency, settings, extractor)
+    with RunProgress(len(problems), len(finished), sum(r.correct for r in finished), enabled=progress) as bar:
+        for record in stream:
+            store.append(record)
+            bar.advance(record.correct)
+    return RunSummary(run_dir=store.dir, total=len(problems), records=select(store.load(), wanted), wall_s=time.monotonic() - start)
+
+
+def load_run(run_dir: str | os.PathLike[str]) -> tuple[list[ProblemRecord], dict[str, Any]]:
+    """The records and meta of a run directory."""
+    path = Path(run_dir)
+    if not (path / "records.jsonl").exists():
+        raise BenchmarkError(f"{path} holds no records.jsonl; pass the run directory that `optibench eval` printed")
+    store = RunStore(path)
+    return sorted(store.load(), key=lambda r: r.index), store.read_meta()

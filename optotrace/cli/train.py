@@ -1,0 +1,82 @@
+"""`optotrace train EXAMPLE`: run one of the optimization examples (or any script with the same `main`)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import typer
+
+from optotrace.cli import app
+
+EXAMPLES = {
+    "prompt": "prompt_optimization.py",
+    "code": "code_optimization.py",
+    "numeric": "numeric_from_feedback.py",
+}
+
+
+def _examples_dirs() -> list[Path]:
+    import optotrace
+
+    return [Path.cwd() / "examples", Path(optotrace.__file__).resolve().parents[1] / "examples"]
+
+
+def find_example(name: str) -> Path:
+    """An example by short name (prompt, code, numeric), file name, or path."""
+    as_path = Path(name)
+    if as_path.suffix == ".py" and as_path.exists():
+        return as_path
+    file = EXAMPLES.get(name, name if name.endswith(".py") else f"{name}.py")
+    for folder in _examples_dirs():
+        if (folder / file).exists():
+            return folder / file
+    raise typer.BadParameter(
+        f"no example {name!r}; use one of {', '.join(EXAMPLES)} or a path to a script defining main(model=, "
+        "steps=, run_dir=)"
+    )
+
+
+def load_example(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"optotrace_example_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise typer.BadParameter(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not callable(getattr(module, "main", None)):
+        raise typer.BadParameter(f"{path} has no main(model=, steps=, run_dir=) function")
+    return module
+
+
+def run_example(name: str, model: str | None, steps: int | None, run_dir: str | None, base_url: str | None = None,
+                resume: bool = False) -> dict[str, Any]:
+    path = find_example(name)
+    module = load_example(path)
+    kwargs: dict[str, Any] = {"model": model, "steps": steps, "run_dir": run_dir or f"runs/{path.stem}"}
+    if base_url:
+        from optotrace.llm import get_llm
+
+        kwargs["llm"] = get_llm(model, base_url=base_url)
+    if resume:
+        kwargs["resume"] = True
+    return module.main(**kwargs)
+
+
+@app.command()
+def train(
+    example: str = typer.Argument(..., help="prompt, code, numeric, or a path to an example script"),
+    model: str = typer.Option(None, "--model", "-m", help="LLM spec: local (default), openai:MODEL, litellm:..."),
+    steps: int = typer.Option(None, "--steps", help="optimization steps (the example's default otherwise)"),
+    run_dir: str = typer.Option(None, "--run-dir", help="where the run is written (default runs/EXAMPLE)"),
+    base_url: str = typer.Option(None, "--base-url", help="an OpenAI-compatible endpoint for openai:MODEL"),
+    resume: bool = typer.Option(False, "--resume", help="continue the run in --run-dir from its last step"),
+) -> None:
+    """Optimize an example's parameters and print the scores before and after."""
+    out = run_example(example, model, steps, run_dir, base_url, resume)
+    before, after = out.get("before"), out.get("after")
+    fmt = (lambda v: "n/a" if v is None else f"{v:.3f}")  # noqa: E731
+    typer.echo(f"{out.get('example', example)}: score before {fmt(before)}, after {fmt(after)} "
+               f"({out.get('steps')} steps)")
+    typer.echo(f"run written to {out.get('run_dir')}  (see: optotrace runs show {out.get('run_dir')})")

@@ -1,0 +1,240 @@
+"""`Optimizer`: the torch.optim-style base of the LLM optimizers.
+
+    opt = OptoPrime(params, llm=llm)
+    opt.zero_feedback(); output.backward(feedback); update = opt.step()   # {param: new value}
+
+`step()` is `propose()` (ask the model; raw suggested values by variable name) then `update()` (validate and
+apply). A suggestion that fails validation is logged, kept in `rejected`, and shown to the model in the next
+step's feedback. `state_dict()` is plain JSON: step count, logs, rejections, pending notes, memory.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from optotrace.optimizers.errors import OptimizerError, SuggestionRejected
+from optotrace.optimizers.templates import render
+from optotrace.optimizers.validate import validate_suggestion
+
+log = logging.getLogger("optotrace.optimizers")
+
+__all__ = ["Optimizer", "Proposal", "collect_parameters", "stable_names"]
+
+REPLY_LOG_CHARS = 4000
+
+
+def collect_parameters(params: Any) -> list[Any]:
+    """ParameterNodes from a node, a Module (anything with .parameters()), or an iterable of either;
+    each parameter once, in order."""
+    out: dict[int, Any] = {}
+
+    def add(p: Any) -> None:
+        if hasattr(p, "parameters") and callable(p.parameters) and not hasattr(p, "set"):
+            for q in p.parameters():
+                add(q)
+        elif hasattr(p, "set") and hasattr(p, "feedback"):
+            out.setdefault(id(p), p)
+        elif getattr(p, "parameter", None) is not None and hasattr(p.parameter, "set"):  # a bundled function
+            out.setdefault(id(p.parameter), p.parameter)
+        elif isinstance(p, Iterable) and not isinstance(p, (str, bytes, Mapping)):
+            for q in p:
+                add(q)
+        else:
+            raise OptimizerError(
+                f"{p!r} is not a trainable parameter; pass ParameterNodes (node(..., trainable=True)), "
+                "bundled functions' .parameter, or a Module"
+            )
+
+    add(params)
+    return list(out.values())
+
+
+def stable_names(params: Iterable[Any]) -> dict[int, str]:
+    """id(param) -> the name the user gave it; `_2`, `_3`... only when two names collide (trace's rule)."""
+    from optotrace.trace import unique_names
+
+    return {id(p): name for p, name in unique_names(list(params)).items()}
+
+
+@dataclass
+class Proposal:
+    """What the model suggested in one call: raw values by variable name, and how they were read."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    reply: str = ""
+    via: str = "none"  # schema | text | none | error
+    error: str | None = None
+    prompt_tokens: int = 0
+    prompt_chars: int = 0
+    names: list[str] = field(default_factory=list)  # the variables the prompt showed
+
+
+class Optimizer:
+    """Base class. Subclasses implement `propose()`; `update()` validates and applies."""
+
+    def __init__(self, params: Any, llm: Any = None) -> None:
+        self.params = collect_parameters(params)
+        if not self.params:
+            raise OptimizerError("the optimizer got no parameters; pass node(..., trainable=True) values")
+        self._llm = llm
+        self.names = stable_names(self.params)
+        self.by_name = {self.names[id(p)]: p for p in self.params}
+        self.step_count = 0
+        self.logs: list[dict[str, Any]] = []
+        self.rejected: list[dict[str, Any]] = []
+        self.pending_notes: list[str] = []
+
+    # -- the model ---------------------------------------------------------------------------------------
+    @property
+    def llm(self) -> Any:
+        if self._llm is None or isinstance(self._llm, str):
+            from optotrace.llm import get_llm
+
+            self._llm = get_llm(self._llm)
+        return self._llm
+
+    def _usage(self) -> tuple[int, float]:
+        if self._llm is None or isinstance(self._llm, str):
+            return 0, 0.0
+        u = self.llm.usage
+        return int(u.total_tokens), float(u.cost_usd)
+
+    # -- the torch.optim surface -------------------------------------------------------------------------
+    def zero_feedback(self) -> None:
+        for p in self.params:
+            p.zero_feedback()
+
+    def propose(self, **kwargs: Any) -> Proposal:
+        raise NotImplementedError
+
+    def step(self, **kwargs: Any) -> dict[Any, Any]:
+        """Ask for a suggestion, validate it, apply what passes; the applied update {param: new value}."""
+        tokens0, cost0 = self._usage()
+        proposal = self.propose(**kwargs)
+        update = self.update(proposal)
+        tokens1, cost1 = self._usage()
+        self._log_step(proposal, update, tokens1 - tokens0, cost1 - cost0)
+        return update
+
+    def update(self, proposal: Proposal | Mapping[str, Any]) -> dict[Any, Any]:
+        """Validate each suggested value and apply the ones that pass; rejections become notes."""
+        values = proposal.values if isinstance(proposal, Proposal) else dict(proposal)
+        checked, rejections = self.check(values)
+        changed = self.apply(checked)
+        self.note_rejections(rejections)
+        return changed
+
+    def apply(self, checked: Mapping[Any, Any]) -> dict[Any, Any]:
+        """Set the validated values; the ones equal to the current value are no change and left out."""
+        changed = {p: v for p, v in checked.items() if not same_value(p.data, v)}
+        for p, value in changed.items():
+            p.set(value)
+        return changed
+
+    def check(self, values: Mapping[str, Any]) -> tuple[dict[Any, Any], dict[str, str]]:
+        """({param: validated value}, {name: reason}) for the suggested values, without applying anything."""
+        checked: dict[Any, Any] = {}
+        rejections: dict[str, str] = {}
+        for name, raw in values.items():
+            p = self.by_name.get(name)
+            if p is None:
+                rejections[name] = f"there is no variable named {name!r}; use the names in #Variables"
+                continue
+            try:
+                checked[p] = validate_suggestion(p, raw)
+            except SuggestionRejected as exc:
+                rejections[name] = exc.reason
+        return checked, rejections
+
+    def note_rejections(self, rejections: Mapping[str, str], values: Mapping[str, Any] | None = None) -> None:
+        for name, reason in rejections.items():
+            log.warning("step %d: suggestion for %s rejected: %s", self.step_count + 1, name, reason)
+            self.rejected.append({"step": self.step_count + 1, "name": name, "reason": reason})
+            self.pending_notes.append(render("rejected", variable=name, reason=reason).strip())
+
+    def take_notes(self) -> list[str]:
+        """The notes for the next prompt (rejections of the previous step), cleared once taken."""
+        notes, self.pending_notes = self.pending_notes, []
+        return notes
+
+    def _log_step(self, proposal: Proposal, update: Mapping[Any, Any], tokens: int, cost: float) -> None:
+        self.step_count += 1
+        step_rejections = {r["name"]: r["reason"] for r in self.rejected if r["step"] == self.step_count}
+        entry = {
+            "step": self.step_count,
+            "via": proposal.via,
+            "error": proposal.error,
+            "prompt_tokens": proposal.prompt_tokens,
+            "prompt_chars": proposal.prompt_chars,
+            "suggested": sorted(proposal.values),
+            "unchanged": sorted(set(proposal.values) - {self.names[id(p)] for p in update}
+                                - {r["name"] for r in self.rejected if r["step"] == self.step_count}),
+            "applied": {self.names[id(p)]: _jsonable(v) for p, v in update.items()},
+            "rejected": step_rejections,
+            "tokens": tokens,
+            "cost_usd": cost,
+            "reply": proposal.reply[:REPLY_LOG_CHARS],
+        }
+        self.logs.append(entry)
+        if not update:
+            log.info("step %d: no update applied (%s)", self.step_count, proposal.error or proposal.via)
+
+    # -- state -------------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "type": type(self).__name__,
+            "step_count": self.step_count,
+            "logs": self.logs,
+            "rejected": self.rejected,
+            "pending_notes": self.pending_notes,
+            "parameters": list(self.by_name),
+            **self._extra_state(),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        if state.get("type") not in (None, type(self).__name__):
+            raise OptimizerError(
+                f"this state belongs to a {state.get('type')}, not a {type(self).__name__}; load it into the "
+                "same kind of optimizer"
+            )
+        saved = state.get("parameters")
+        if saved is not None and list(saved) != list(self.by_name):
+            raise OptimizerError(
+                f"the state was saved for parameters {saved}, but this optimizer has {list(self.by_name)}; "
+                "build the optimizer over the same parameters, in the same order"
+            )
+        self.step_count = int(state.get("step_count", 0))
+        self.logs = list(state.get("logs", []))
+        self.rejected = list(state.get("rejected", []))
+        self.pending_notes = list(state.get("pending_notes", []))
+        self._load_extra_state(state)
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {}
+
+    def _load_extra_state(self, state: Mapping[str, Any]) -> None:
+        return None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({len(self.params)} parameters, step {self.step_count})"
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """True when `b` would change nothing: the same type and an equal value."""
+    try:
+        return type(a) is type(b) and bool(a == b)
+    except Exception:  # arrays and other values without a plain truth value: treat as changed
+        return False
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return repr(value)

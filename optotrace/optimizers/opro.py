@@ -1,0 +1,131 @@
+"""OPRO (Yang et al., "Large Language Models as Optimizers"): show the model earlier values with their
+scores, lowest to highest, and ask for new values that should score higher. No graph is shown.
+
+The score of the current values comes from `observe(score)` (the Trainer calls it with the minibatch
+mean) or, failing that, from numeric feedback; text feedback is shown as the latest feedback.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from numbers import Number
+from typing import Any
+
+from optotrace.optimizers.base import Optimizer, Proposal
+from optotrace.optimizers.optoprime import ask_for_suggestion
+from optotrace.optimizers.prompt_builder import _constraint_text, clip, example_value, show_value
+from optotrace.optimizers.schema import VariableSpec, prefers_answer_first, reply_format, suggestion_model
+from optotrace.optimizers.templates import render
+from optotrace.optimizers.validate import kind_of
+
+__all__ = ["OPRO"]
+
+DEFAULT_OBJECTIVE = "Find values of the variables that maximise the score."
+
+
+class OPRO(Optimizer):
+    def __init__(
+        self,
+        params: Any,
+        llm: Any = None,
+        *,
+        objective: str | None = None,
+        history_size: int = 20,
+        value_chars: int = 600,
+        max_tokens: int | None = 1024,
+        temperature: float = 0.0,
+        seed: int | None = 0,
+    ) -> None:
+        super().__init__(params, llm)
+        self.objective = objective or DEFAULT_OBJECTIVE
+        self.history_size = int(history_size)
+        self.value_chars = value_chars
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+        self.seed = seed
+        self.history: list[dict[str, Any]] = []
+        self._score: float | None = None
+
+    def observe(self, score: float) -> None:
+        """The score (higher is better) of the current values, used by the next step."""
+        self._score = float(score)
+
+    def _feedback(self) -> tuple[float | None, str]:
+        numbers: list[float] = []
+        texts: list[str] = []
+        for p in self.params:
+            for item in p.feedback:
+                fb = item.feedback
+                if isinstance(fb, Number) and not isinstance(fb, bool):
+                    numbers.append(float(fb))  # type: ignore[arg-type]
+                elif fb is not None:
+                    text = fb if isinstance(fb, str) else json.dumps(fb, default=str)
+                    if text not in texts:
+                        texts.append(text)
+        score = self._score if self._score is not None else (sum(numbers) / len(numbers) if numbers else None)
+        return score, clip("\n".join(texts), 2000)
+
+    def propose(self, **kwargs: Any) -> Proposal:
+        score, feedback = self._feedback()
+        self._score = None
+        variables = [p for p in self.params if getattr(p, "trainable", True)]
+        current = {self.names[id(p)]: p.data for p in variables}
+        self.history.append({"values": {k: _plain(v) for k, v in current.items()}, "score": score})
+        specs = [
+            VariableSpec(self.names[id(p)], kind_of(p.data, p.is_code), p.description or "", p.code_name)
+            for p in variables
+        ]
+        scored = [h for h in self.history if h["score"] is not None]
+        scored.sort(key=lambda h: h["score"])
+        shown = scored[-self.history_size :]
+        history_text = "\n".join(
+            f"score {h['score']:.4g}: {clip(json.dumps(h['values'], ensure_ascii=False, default=str), self.value_chars)}"
+            for h in shown
+        )
+        first = not prefers_answer_first(self.llm)
+        user = render(
+            "opro_user",
+            instruction=self.objective,
+            variables="\n".join(
+                f"({s.kind}) {s.name} = {show_value(p.data, 1 << 30)}" for s, p in zip(specs, variables, strict=False)
+            ),
+            constraints="\n".join(f"{s.name}: {c}" for s, p in zip(specs, variables, strict=False) if (c := _constraint_text(p)))
+            or "(none)",
+            history=history_text or "(no scores yet)",
+            feedback="\n".join([feedback, *self.take_notes()]).strip() or "(none)",
+            reply_format=reply_format(", ".join(f'"{s.name}": {example_value(s)}' for s in specs), first),
+            names=", ".join(s.name for s in specs),
+        )
+        messages = [{"role": "system", "content": render("opro_system").strip()}, {"role": "user", "content": user}]
+        names = [s.name for s in specs]
+        proposal = ask_for_suggestion(
+            self.llm,
+            messages,
+            names,
+            suggestion_model(specs, "OproReply", require_all=len(specs) <= 8, reasoning_first=first),
+            code_names={s.name: s.code_name for s in specs if s.code_name},
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+            seed=None if self.seed is None else self.seed + self.step_count,
+        )
+        proposal.prompt_chars = len(user)
+        proposal.prompt_tokens = self.llm.count_tokens(user)
+        proposal.names = names
+        return proposal
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {"history": self.history, "objective": self.objective}
+
+    def _load_extra_state(self, state: Mapping[str, Any]) -> None:
+        self.history = list(state.get("history", []))
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    try:
+        json.dumps(value)
+        return value
+    except (TypeError, ValueError):
+        return repr(value)

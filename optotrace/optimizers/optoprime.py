@@ -1,0 +1,240 @@
+"""OptoPrime: show the model the parameters' subgraphs and feedback, ask for new values in one call.
+
+The reply is read through the structured-output path first (a response model built for this step's
+variables); when the backend ignores the schema or the reply fails validation, `parse_suggestion` reads the
+raw text. With `num_candidates=k`, k replies are drawn and `step(evaluate=fn)` keeps the one that scores
+best on the current minibatch (`fn(update) -> float`, higher is better).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from optotrace.optimizers.base import Optimizer, Proposal, log, same_value
+from optotrace.optimizers.parse import match_names, parse_suggestion
+from optotrace.optimizers.prompt_builder import BuiltPrompt, PromptBuilder, clip
+from optotrace.optimizers.schema import prefers_answer_first, suggestion_model, suggestion_values
+
+__all__ = ["OptoPrime", "ask_for_suggestion"]
+
+DEFAULT_OBJECTIVE = (
+    "Change the values of the variables in #Variables so that the outputs get better feedback. "
+    "Use the #Code, #Documentation, #Inputs and #Others to understand how the variables led to the outputs."
+)
+MEMORY_VALUE_CHARS = 300
+
+
+def ask_for_suggestion(
+    llm: Any,
+    messages: list[dict[str, str]],
+    names: list[str],
+    response_model: Any,
+    *,
+    code_names: Mapping[str, str] | None = None,
+    temperature: float = 0.0,
+    max_tokens: int | None = None,
+    seed: int | None = None,
+    use_schema: bool = True,
+) -> Proposal:
+    """One model call; the suggested values by variable name, through the schema or, failing that, the text."""
+    from optotrace.llm import BudgetExceeded, LLMError, StructuredOutputError
+
+    try:
+        reply = llm.complete(
+            messages,
+            response_model=response_model if use_schema else None,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            seed=seed,
+        )
+    except StructuredOutputError as exc:
+        raw = exc.raw or ""
+        values = parse_suggestion(raw, names, code_names=code_names) or {}
+        return Proposal(values, raw, "text" if values else "none", None if values else "unusable reply")
+    except BudgetExceeded:
+        raise
+    except LLMError as exc:
+        log.warning("the optimizer's model call failed: %s", exc)
+        return Proposal({}, "", "error", f"model call failed: {exc}")
+    schema_values = suggestion_values(reply.parsed) if reply.parsed is not None else {}
+    matched = match_names(schema_values, names)
+    schema_values = {matched[k]: v for k, v in schema_values.items() if k in matched}
+    # The LLM layer reads replies with json-repair, which can mangle what is not strict JSON (a code string
+    # with unescaped quotes, a triple-quoted literal); parse_suggestion reads strict JSON identically and the
+    # rest more carefully, so its reading wins when it finds anything.
+    text_values = parse_suggestion(reply.text, names, code_names=code_names) or {}
+    if text_values:
+        via = "schema" if schema_values == text_values else "text"
+        return Proposal(text_values, reply.text, via)
+    if schema_values:
+        return Proposal(schema_values, reply.text, "schema")
+    return Proposal({}, reply.text, "none", "the reply suggests no change")
+
+
+class OptoPrime(Optimizer):
+    def __init__(
+        self,
+        params: Any,
+        llm: Any = None,
+        *,
+        memory_size: int = 0,
+        objective: str | None = None,
+        max_prompt_tokens: int = 8000,
+        num_candidates: int = 1,
+        max_tokens: int | None = 1024,
+        temperature: float = 0.0,
+        candidate_temperature: float = 0.8,
+        use_schema: bool = True,
+        seed: int | None = 0,
+        require_all_up_to: int = 8,
+        reasoning_first: bool | None = None,
+        retry_unchanged: bool = True,
+    ) -> None:
+        super().__init__(params, llm)
+        self.retry_unchanged = retry_unchanged
+        self.reasoning_first = reasoning_first
+        self.require_all_up_to = int(require_all_up_to)
+        self.objective = objective or DEFAULT_OBJECTIVE
+        self.memory_size = int(memory_size)
+        self.memory: deque[dict[str, Any]] = deque(maxlen=self.memory_size or None)
+        self.max_prompt_tokens = int(max_prompt_tokens)
+        self.num_candidates = max(1, int(num_candidates))
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+        self.candidate_temperature = candidate_temperature
+        self.use_schema = use_schema
+        self.seed = seed
+        self.last_prompt: BuiltPrompt | None = None
+
+    # -- prompt --------------------------------------------------------------------------------------------
+    def wants_reasoning_first(self) -> bool:
+        """Reasoning before the suggestion, unless the model is a small local one (see prefers_answer_first)."""
+        if self.reasoning_first is None:
+            self.reasoning_first = not prefers_answer_first(self.llm)
+        return self.reasoning_first
+
+    def _builder(self) -> PromptBuilder:
+        return PromptBuilder(self.objective, self.max_prompt_tokens, self.llm.count_tokens,
+                             reasoning_first=self.wants_reasoning_first())
+
+    def build_prompt(self, notes: list[str] | None = None) -> BuiltPrompt | None:
+        """This step's prompt (None when no parameter received feedback). Does not change any state."""
+        history = list(self.memory) if self.memory_size else []
+        return self._builder().build(
+            self.params, self.names, notes=notes if notes is not None else self.pending_notes,
+            history=history, step=self.step_count,
+        )
+
+    def _remember(self, prompt: BuiltPrompt) -> None:
+        if not self.memory_size:
+            return
+        variables = {n: _short(p.data) for n, p in prompt.by_name.items()}
+        fb: list[str] = []
+        for p in prompt.by_name.values():
+            for item in p.feedback:
+                text = item.feedback if isinstance(item.feedback, str) else json.dumps(item.feedback, default=str)
+                if text not in fb:
+                    fb.append(text)
+        self.memory.append({"variables": variables, "feedback": clip(" | ".join(fb), 600)})
+
+    # -- step ----------------------------------------------------------------------------------------------
+    def propose(self, **kwargs: Any) -> Proposal:
+        return self._propose_many(1, retry_unchanged=self.retry_unchanged)[0]
+
+    def _changes_something(self, proposal: Proposal) -> bool:
+        checked, rejections = self.check(proposal.values)
+        return bool(rejections) or any(not same_value(p.data, v) for p, v in checked.items())
+
+    def _propose_many(self, k: int, retry_unchanged: bool = False) -> list[Proposal]:
+        notes = self.take_notes()
+        prompt = self.build_prompt(notes)
+        self.last_prompt = prompt
+        if prompt is None:
+            log.warning(
+                "step %d: none of the %d parameters received feedback; call output.backward(feedback) before "
+                "step()", self.step_count + 1, len(self.params)
+            )
+            return [Proposal(error="no feedback")]
+        self._remember(prompt)
+        names = [v.name for v in prompt.variables]
+        model = suggestion_model(prompt.variables, require_all=len(prompt.variables) <= self.require_all_up_to,
+                                 reasoning_first=self.wants_reasoning_first())
+        code_names = {v.name: v.code_name for v in prompt.variables if v.code_name}
+        base_seed = None if self.seed is None else self.seed + self.step_count * 1000
+        calls = []
+        for i in range(k):
+            calls.append(
+                dict(
+                    temperature=self.temperature if i == 0 else self.candidate_temperature,
+                    seed=None if base_seed is None else base_seed + i,
+                )
+            )
+        proposals = []
+        for kw in calls:  # sequential: the embedded model runs one request at a time anyway
+            prop = ask_for_suggestion(
+                self.llm, prompt.messages, names, model, code_names=code_names, max_tokens=self.max_tokens,
+                use_schema=self.use_schema, **kw,
+            )
+            prop.prompt_tokens, prop.prompt_chars, prop.names = prompt.tokens, prompt.chars, names
+            proposals.append(prop)
+        if retry_unchanged and k == 1 and prop.via != "error" and not self._changes_something(prop):
+            # The reply changes nothing although the feedback asks for a change (small models often copy
+            # the current value at temperature 0): one more sample, at the candidates' temperature.
+            again = ask_for_suggestion(
+                self.llm, prompt.messages, names, model, code_names=code_names, max_tokens=self.max_tokens,
+                use_schema=self.use_schema, temperature=self.candidate_temperature,
+                seed=None if base_seed is None else base_seed + 1,
+            )
+            again.prompt_tokens, again.prompt_chars, again.names = prompt.tokens, prompt.chars, names
+            if again.values:
+                again.via += "+retry"
+                proposals[0] = again
+        return proposals
+
+    def step(self, evaluate: Callable[[dict[Any, Any]], float] | None = None, **kwargs: Any) -> dict[Any, Any]:
+        """Propose, validate, apply. With num_candidates > 1 and `evaluate`, the best-scoring valid
+        candidate is applied (`evaluate(update)` runs the current minibatch with that update in place)."""
+        if self.num_candidates == 1:
+            return super().step()
+        tokens0, cost0 = self._usage()
+        proposals = self._propose_many(self.num_candidates)
+        checked = [self.check(p.values) for p in proposals]
+        valid = [(i, upd) for i, (upd, _) in enumerate(checked) if upd]
+        chosen = valid[0][0] if valid else 0
+        scores: list[float | None] = [None] * len(proposals)
+        if evaluate is not None and len(valid) > 1:
+            for i, upd in valid:
+                try:
+                    scores[i] = float(evaluate(upd))
+                except Exception as exc:  # a crashing evaluation disqualifies the candidate, not the run
+                    log.warning("evaluating candidate %d failed: %s", i, exc)
+            scored = [(s, i) for i, s in enumerate(scores) if s is not None]
+            if scored:
+                chosen = max(scored, key=lambda t: (t[0], -t[1]))[1]
+        update, rejections = checked[chosen]
+        update = self.apply(update)
+        self.note_rejections(rejections)
+        tokens1, cost1 = self._usage()
+        self._log_step(proposals[chosen], update, tokens1 - tokens0, cost1 - cost0)
+        self.logs[-1]["candidates"] = [
+            {"via": p.via, "valid": bool(checked[i][0]), "score": scores[i]} for i, p in enumerate(proposals)
+        ]
+        return update
+
+    # -- state ---------------------------------------------------------------------------------------------
+    def _extra_state(self) -> dict[str, Any]:
+        return {"memory": list(self.memory), "objective": self.objective}
+
+    def _load_extra_state(self, state: Mapping[str, Any]) -> None:
+        self.memory.clear()
+        self.memory.extend(state.get("memory", []))
+
+
+def _short(value: Any) -> Any:
+    if isinstance(value, (int, float, bool)) or value is None:
+        return value
+    text = value if isinstance(value, str) else repr(value)
+    return clip(text, MEMORY_VALUE_CHARS)

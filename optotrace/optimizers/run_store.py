@@ -1,0 +1,134 @@
+"""The run directory: what a training run writes as it goes, atomically (temp file + os.replace).
+
+    run_dir/
+      config.json            what was run
+      state.json             the last finished step (written last in every step: the resume point)
+      steps/step_00003.json  per step: scores, applied/rejected updates, tokens, cost
+      params/step_00003.json parameter values after the step (step_00000 is the start)
+      metrics.jsonl          one line per step (rewritten from steps/ at every step)
+      best_params.json       the best parameters (Module.save format), at the end
+      learning_curve.png     at the end
+      summary.json           at the end
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+__all__ = ["RunStore", "atomic_write_text", "plot_learning_curve"]
+
+OWNED = ("state.json", "config.json", "metrics.jsonl", "best_params.json", "learning_curve.png", "summary.json")
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+class RunStore:
+    def __init__(self, run_dir: str | os.PathLike[str]) -> None:
+        self.dir = Path(run_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+
+    # -- paths -----------------------------------------------------------------------------------------------
+    def step_path(self, step: int) -> Path:
+        return self.dir / "steps" / f"step_{step:05d}.json"
+
+    def params_path(self, step: int) -> Path:
+        return self.dir / "params" / f"step_{step:05d}.json"
+
+    # -- json --------------------------------------------------------------------------------------------------
+    def write_json(self, name: str | Path, obj: Any) -> Path:
+        path = self.dir / name
+        atomic_write_text(path, json.dumps(obj, indent=1, ensure_ascii=False, default=_default))
+        return path
+
+    def read_json(self, name: str | Path) -> Any:
+        path = self.dir / name
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+
+    def load_state(self) -> dict[str, Any] | None:
+        state = self.read_json("state.json")
+        return state if isinstance(state, dict) else None
+
+    def clear(self) -> None:
+        """Remove what an earlier run wrote here (only the files a run owns)."""
+        for name in OWNED:
+            (self.dir / name).unlink(missing_ok=True)
+        for sub in ("steps", "params", "optimizers"):
+            shutil.rmtree(self.dir / sub, ignore_errors=True)
+
+    def step_records(self, last: int | None = None) -> list[dict[str, Any]]:
+        """The per-step records in order, up to step `last` (records past it are from an unfinished step)."""
+        records = []
+        for path in sorted((self.dir / "steps").glob("step_*.json")):
+            rec = json.loads(path.read_text(encoding="utf-8"))
+            if last is None or rec.get("step", 0) <= last:
+                records.append(rec)
+        return records
+
+    def write_metrics(self, records: Iterable[Mapping[str, Any]]) -> Path:
+        keys = ("step", "epoch", "train_score", "val_score", "best_score", "applied", "rejected", "tokens",
+                "cost_usd", "seconds")
+        lines = [json.dumps({k: r.get(k) for k in keys}, default=_default) for r in records]
+        path = self.dir / "metrics.jsonl"
+        atomic_write_text(path, "\n".join(lines) + ("\n" if lines else ""))
+        return path
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, (set, tuple)):
+        return list(obj)
+    return repr(obj)
+
+
+def plot_learning_curve(records: list[Mapping[str, Any]], path: Path, initial: Mapping[str, Any] | None = None) -> Path:
+    """Train (minibatch) and validation scores per step, as a PNG (matplotlib, Agg backend)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
+    steps = [r["step"] for r in records]
+    train = [r.get("train_score") for r in records]
+    ax.plot(steps, train, marker="o", label="train (minibatch, before the step's update)")
+    val_pts = [(r["step"], r["val_score"]) for r in records if r.get("val_score") is not None]
+    if initial and initial.get("val_score") is not None:
+        val_pts.insert(0, (0, initial["val_score"]))
+    if val_pts:
+        ax.plot([s for s, _ in val_pts], [v for _, v in val_pts], marker="s", label="validation (after the step)")
+    ax.set_xlabel("step")
+    ax.set_ylabel("score")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp)
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path
