@@ -294,6 +294,9 @@ class Trainer:
                     rejected += len(getattr(opt, "rejected", [])) - n_rej
                 for opt in self.optimizers:
                     opt.zero_feedback()  # the step's graphs are no longer needed
+                    release = getattr(opt, "release", None)
+                    if callable(release):  # numeric optimizers: plain values between steps, for checkpoints
+                        release()
                 step += 1
                 val_score = self.evaluate(self.val) if self.val is not None else None
                 if val_score is not None and (state["best_score"] is None or val_score > state["best_score"]):
