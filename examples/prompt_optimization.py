@@ -61,7 +61,7 @@ def metric(example: dict[str, Any], label: str) -> tuple[float, str]:
 def build(llm: Any, run_dir: str | Path | None = None, steps: int | None = None, progress: bool = True,
           resume: bool = False, agent_llm: Any = None) -> tuple[Trainer, Any]:
     agent, prompt = make_agent(agent_llm if agent_llm is not None else llm)
-    opt = OptoPrime([prompt], llm=llm, memory_size=2, max_tokens=400,
+    opt = OptoPrime([prompt], llm=llm, memory_size=2, max_tokens=160,
                     objective="Rewrite the instruction so that the model labels every review correctly as "
                               "positive or negative, answering with the label only.")
     trainer = Trainer(agent, opt, TRAIN, VAL, metric=metric, batch_size=4, steps=steps or 3, concurrency=2,

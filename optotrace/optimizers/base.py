@@ -70,6 +70,7 @@ class Proposal:
     prompt_tokens: int = 0
     prompt_chars: int = 0
     names: list[str] = field(default_factory=list)  # the variables the prompt showed
+    retried: list[str] = field(default_factory=list)  # why a first attempt in the same step applied nothing
 
 
 class Optimizer:
@@ -178,6 +179,8 @@ class Optimizer:
             "cost_usd": cost,
             "reply": proposal.reply[:REPLY_LOG_CHARS],
         }
+        if proposal.retried:
+            entry["first_attempt"] = proposal.retried
         self.logs.append(entry)
         if not update:
             log.info("step %d: no update applied (%s)", self.step_count, proposal.error or proposal.via)

@@ -4,6 +4,11 @@ The reply is read through the structured-output path first (a response model bui
 variables); when the backend ignores the schema or the reply fails validation, `parse_suggestion` reads the
 raw text. With `num_candidates=k`, k replies are drawn and `step(evaluate=fn)` keeps the one that scores
 best on the current minibatch (`fn(update) -> float`, higher is better).
+
+With `retry_unchanged` (default), a step whose reply would apply nothing (every suggestion rejected, or every
+value equal to the current one) asks once more in the same step, with the reasons added to #Feedback. For a
+small local model (`compact`, default: see prefers_answer_first) the prompt drops empty sections, shows no
+placeholder value to copy, and asks for a single code variable as a ```python block instead of a JSON string.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from optotrace.optimizers.base import Optimizer, Proposal, log, same_value
 from optotrace.optimizers.parse import match_names, parse_suggestion
 from optotrace.optimizers.prompt_builder import BuiltPrompt, PromptBuilder, clip
 from optotrace.optimizers.schema import prefers_answer_first, suggestion_model, suggestion_values
+from optotrace.optimizers.templates import render
 
 __all__ = ["OptoPrime", "ask_for_suggestion"]
 
@@ -92,8 +98,10 @@ class OptoPrime(Optimizer):
         require_all_up_to: int = 8,
         reasoning_first: bool | None = None,
         retry_unchanged: bool = True,
+        compact: bool | None = None,
     ) -> None:
         super().__init__(params, llm)
+        self.compact = compact  # None: a compact prompt for a small local model (see prefers_answer_first)
         self.retry_unchanged = retry_unchanged
         self.reasoning_first = reasoning_first
         self.require_all_up_to = int(require_all_up_to)
@@ -117,8 +125,9 @@ class OptoPrime(Optimizer):
         return self.reasoning_first
 
     def _builder(self) -> PromptBuilder:
+        compact = self.wants_reasoning_first() is False if self.compact is None else self.compact
         return PromptBuilder(self.objective, self.max_prompt_tokens, self.llm.count_tokens,
-                             reasoning_first=self.wants_reasoning_first())
+                             reasoning_first=self.wants_reasoning_first(), compact=compact)
 
     def build_prompt(self, notes: list[str] | None = None) -> BuiltPrompt | None:
         """This step's prompt (None when no parameter received feedback). Does not change any state."""
@@ -148,6 +157,36 @@ class OptoPrime(Optimizer):
         checked, rejections = self.check(proposal.values)
         return bool(rejections) or any(not same_value(p.data, v) for p, v in checked.items())
 
+    def _retry_notes(self, proposal: Proposal) -> list[str]:
+        """Why the proposal applies nothing, as notes for a second attempt ([] when it changes something)."""
+        if proposal.via == "error":
+            return []
+        checked, rejections = self.check(proposal.values)
+        if any(not same_value(p.data, v) for p, v in checked.items()):
+            return []
+        notes = [render("rejected", variable=n, reason=r).strip() for n, r in rejections.items()]
+        for p, v in checked.items():
+            shown = _short(v)
+            notes.append(f"Your previous suggestion {self.names[id(p)]} = {shown!r} is the current value and "
+                         "changes nothing. Suggest a different value.")
+        if not notes:
+            notes.append("Your previous reply held no usable new value. Reply in the format asked for below.")
+        return notes
+
+    def _ask(self, prompt: BuiltPrompt, model: Any, names: list[str], code_names: dict[str, str],
+             **kw: Any) -> Proposal:
+        fence = prompt.code_fence
+        prop = ask_for_suggestion(
+            self.llm, prompt.messages, names, model, code_names=code_names, max_tokens=self.max_tokens,
+            use_schema=self.use_schema and fence is None, **kw,
+        )
+        if fence is not None and not prop.values and prop.reply.strip() and prop.via != "error":
+            # Asked for a ```python block and got code without one (or a cut-off one): the validator's repair
+            # step finds the function in the reply or rejects it with the reason.
+            prop = Proposal({fence: prop.reply}, prop.reply, "text")
+        prop.prompt_tokens, prop.prompt_chars, prop.names = prompt.tokens, prompt.chars, names
+        return prop
+
     def _propose_many(self, k: int, retry_unchanged: bool = False) -> list[Proposal]:
         notes = self.take_notes()
         prompt = self.build_prompt(notes)
@@ -164,34 +203,27 @@ class OptoPrime(Optimizer):
                                  reasoning_first=self.wants_reasoning_first())
         code_names = {v.name: v.code_name for v in prompt.variables if v.code_name}
         base_seed = None if self.seed is None else self.seed + self.step_count * 1000
-        calls = []
-        for i in range(k):
-            calls.append(
-                dict(
-                    temperature=self.temperature if i == 0 else self.candidate_temperature,
-                    seed=None if base_seed is None else base_seed + i,
-                )
-            )
         proposals = []
-        for kw in calls:  # sequential: the embedded model runs one request at a time anyway
-            prop = ask_for_suggestion(
-                self.llm, prompt.messages, names, model, code_names=code_names, max_tokens=self.max_tokens,
-                use_schema=self.use_schema, **kw,
-            )
-            prop.prompt_tokens, prop.prompt_chars, prop.names = prompt.tokens, prompt.chars, names
-            proposals.append(prop)
-        if retry_unchanged and k == 1 and prop.via != "error" and not self._changes_something(prop):
-            # The reply changes nothing although the feedback asks for a change (small models often copy
-            # the current value at temperature 0): one more sample, at the candidates' temperature.
-            again = ask_for_suggestion(
-                self.llm, prompt.messages, names, model, code_names=code_names, max_tokens=self.max_tokens,
-                use_schema=self.use_schema, temperature=self.candidate_temperature,
-                seed=None if base_seed is None else base_seed + 1,
-            )
-            again.prompt_tokens, again.prompt_chars, again.names = prompt.tokens, prompt.chars, names
-            if again.values:
+        for i in range(k):  # sequential: the embedded model runs one request at a time anyway
+            proposals.append(self._ask(
+                prompt, model, names, code_names,
+                temperature=self.temperature if i == 0 else self.candidate_temperature,
+                seed=None if base_seed is None else base_seed + i,
+            ))
+        retry_notes = self._retry_notes(proposals[0]) if retry_unchanged and k == 1 else []
+        if retry_notes:
+            # Every suggestion was rejected, or none changes anything (small models often copy the current
+            # value at temperature 0): one more attempt in the same step, told why, at the candidates'
+            # temperature. Bounded: one retry per step.
+            again_prompt = self.build_prompt([*notes, *retry_notes]) or prompt
+            again = self._ask(again_prompt, model, names, code_names, temperature=self.candidate_temperature,
+                              seed=None if base_seed is None else base_seed + 1)
+            if again.values and (not proposals[0].values or self._changes_something(again)):
                 again.via += "+retry"
+                again.retried = retry_notes
                 proposals[0] = again
+            for note in retry_notes:  # the first attempt's faults are logged, never silent
+                log.warning("step %d, first attempt: %s", self.step_count + 1, note)
         return proposals
 
     def step(self, evaluate: Callable[[dict[Any, Any]], float] | None = None, **kwargs: Any) -> dict[Any, Any]:

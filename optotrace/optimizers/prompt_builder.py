@@ -9,6 +9,7 @@ does not see. Long values are cut in the middle with a note of how much was cut.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -63,6 +64,31 @@ def example_value(spec: VariableSpec) -> str:
     }.get(spec.kind, "<new value>")
 
 
+_EMPTY_SECTION_RE = re.compile(r"^#[A-Z][a-z]+\n\(none\)\n\n?", re.M)
+_ENDING_RE = re.compile(r"\nReply with one JSON object and nothing else:\n.*\Z", re.S)
+
+
+def _compact(user: str, specs: Sequence[VariableSpec], shown: Sequence[Any]) -> tuple[str, str | None]:
+    """The prompt for a small local model: no empty sections, and a plain request at the end. A single code
+    variable is asked for as a ```python block (a small model writes code far better there than inside a JSON
+    string, where every newline must be escaped); other values as JSON, with no placeholder text to copy."""
+    user = _EMPTY_SECTION_RE.sub("", user)
+    if len(specs) == 1 and specs[0].kind == "code" and specs[0].code_name:
+        p = shown[0]
+        signature = f"{specs[0].code_name}{getattr(p, 'code_signature', '') or '(...)'}"
+        ending = (f"\nReply with the complete fixed function `{signature}` in one ```python code block. Keep its "
+                  "name and parameters; change its body so that the feedback improves.")
+        return _ENDING_RE.sub(lambda _: ending, user), specs[0].name
+    fields = ", ".join(f'"{s.name}": {_COMPACT_EXAMPLE.get(s.kind, "...")}' for s in specs)
+    names = ", ".join(s.name for s in specs)
+    ending = (f"\nReply with one JSON object and nothing else: {{\"suggestion\": {{{fields}}}}}\n"
+              f"Replace ... with the new value of {names}: a different value that fixes the feedback.")
+    return _ENDING_RE.sub(lambda _: ending, user), None
+
+
+_COMPACT_EXAMPLE = {"str": '"..."', "code": '"..."'}
+
+
 @dataclass
 class BuiltPrompt:
     system: str
@@ -72,6 +98,7 @@ class BuiltPrompt:
     omitted: dict[str, int] = field(default_factory=dict)
     tokens: int = 0
     hidden_variables: int = 0
+    code_fence: str | None = None  # the code variable asked for as a ```python block (compact prompts)
 
     @property
     def messages(self) -> list[dict[str, str]]:
@@ -183,8 +210,10 @@ class PromptBuilder:
         value_chars: int = 400,
         feedback_chars: int = 2000,
         reasoning_first: bool = True,
+        compact: bool = False,
     ) -> None:
         self.reasoning_first = reasoning_first
+        self.compact = compact
         self.objective = objective
         self.max_prompt_tokens = int(max_prompt_tokens)
         self.count_tokens = count_tokens
@@ -260,7 +289,7 @@ class PromptBuilder:
         budget_tokens: int,
     ) -> BuiltPrompt:
         budget = int(budget_tokens * CHARS_PER_TOKEN)
-        system = render("optoprime_system")
+        system = render("optoprime_system_short" if self.compact else "optoprime_system")
         budget -= len(system) + 900  # the fixed parts of the user template
 
         # Variables: all of them unless they alone would take most of the budget; then a window that moves
@@ -398,9 +427,13 @@ class PromptBuilder:
             reply_format=reply_format(example, self.reasoning_first),
             names=", ".join(s.name for s in specs),
         )
+        code_fence = None
+        if self.compact:
+            user, code_fence = _compact(user, specs, shown)
         return BuiltPrompt(
             system=system,
             user=user,
+            code_fence=code_fence,
             variables=specs,
             by_name={g.names[id(p)]: p for p in shown},
             omitted=dict(omitted),

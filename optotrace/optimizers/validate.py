@@ -13,7 +13,10 @@ from typing import Any
 
 from optotrace.optimizers.errors import SuggestionRejected
 
-__all__ = ["SuggestionRejected", "cast_like", "check_code", "check_constraint", "validate_suggestion", "kind_of"]
+__all__ = [
+    "SuggestionRejected", "cast_like", "check_code", "check_constraint", "kind_of", "reject_placeholder",
+    "repair_candidates", "validate_suggestion",
+]
 
 _NUMBER_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
@@ -199,11 +202,8 @@ def _signature_shape(signature: str) -> list[tuple[str, str, str, str]] | None:
     return _param_shape(fn.args)
 
 
-def check_code(source: Any, name: str | None = None, signature: str | None = None) -> str:
-    """Return the cleaned source if it compiles and defines `name` with the same parameters as `signature`."""
-    if not isinstance(source, str):
-        raise SuggestionRejected(f"code must be a string of Python source, got {type(source).__name__}")
-    text = textwrap.dedent(_strip_fence(source).replace("\r\n", "\n")).strip("\n")
+def _check_code_text(text: str, name: str | None, signature: str | None) -> str:
+    """The compile, name and signature checks on already cleaned source."""
     if not text.strip():
         raise SuggestionRejected("the suggested code is empty")
     try:
@@ -234,6 +234,142 @@ def check_code(source: Any, name: str | None = None, signature: str | None = Non
     return text + "\n"
 
 
+_CODE_START_RE = re.compile(r"^(?:async\s+def|def|class|import|from|@)\b|^@")
+_FENCE_LINE_RE = re.compile(r"^[ \t]*```[A-Za-z0-9_+-]*[ \t]*$")
+_CLOSERS_RE = re.compile(r"[\s\"'}\]]*[}\]][\s\"'}\]]*$")
+_TOP_LEVEL_KEEP = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
+
+
+def def_header(source: str | None, name: str | None) -> str | None:
+    """The `def name(...) -> ...:` line(s) of `name` in `source` (decorators and body excluded), or None."""
+    if not source or not name:
+        return None
+    try:
+        tree = ast.parse(textwrap.dedent(source))
+    except SyntaxError:
+        return None
+    lines = textwrap.dedent(source).splitlines()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name and node.body:
+            return "\n".join(lines[node.lineno - 1 : node.body[0].lineno - 1]).rstrip() or None
+    return None
+
+
+def _normalize_code(source: str) -> str:
+    """Mechanical clean-up: fences, Windows newlines, literal \\n escapes, tabs, common indentation."""
+    text = _strip_fence(source).replace("\r\n", "\n")
+    text = "\n".join(line for line in text.split("\n") if not _FENCE_LINE_RE.match(line))
+    if "\n" not in text.strip() and "\\n" in text:  # the model escaped the newlines twice
+        text = text.replace("\\n", "\n").replace('\\"', '"').replace("\\t", "\t").replace("\\'", "'")
+    return textwrap.dedent(text.expandtabs(4)).strip("\n")
+
+
+def _from_first_code_line(text: str) -> str:
+    """Drop leading prose: start at the first line that opens a definition, an import or a decorator."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if _CODE_START_RE.match(line.strip()) and not line.startswith((" ", "\t")):
+            return "\n".join(lines[i:])
+    return text
+
+
+def _longest_compiling_prefix(text: str, min_lines: int = 2) -> str | None:
+    """The longest run of leading lines that compiles (drops a cut-off or explained tail)."""
+    lines = text.rstrip().split("\n")
+    for end in range(len(lines) - 1, min_lines - 1, -1):
+        cut = "\n".join(lines[:end]).rstrip()
+        for candidate in (cut, _CLOSERS_RE.sub("", cut)):
+            try:
+                ast.parse(candidate)
+            except SyntaxError:
+                continue
+            return candidate
+    return None
+
+
+def _definitions_only(text: str) -> str | None:
+    """Only the top-level definitions and imports (drops test calls, prints and stray statements)."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return None
+    lines = text.split("\n")
+    keep = [n for n in tree.body if isinstance(n, _TOP_LEVEL_KEEP)]
+    if not keep or len(keep) == len(tree.body):
+        return None
+    parts = []
+    for n in keep:
+        start = min([n.lineno, *(d.lineno for d in getattr(n, "decorator_list", []))])
+        parts.append("\n".join(lines[start - 1 : n.end_lineno]))
+    return "\n\n".join(parts)
+
+
+def _under_header(text: str, header: str | None) -> str | None:
+    """A bare body (no `def` line at all) placed under the original function's `def` line."""
+    if not header or re.search(r"^\s*(?:async\s+)?def\s", text, re.M):
+        return None
+    body = textwrap.dedent(text).strip("\n")
+    try:
+        tree = ast.parse(body)
+    except SyntaxError:
+        return None
+    # A body returns or raises something; a lone expression or assignment is not a function body.
+    if not any(isinstance(n, (ast.Return, ast.Raise, ast.Yield, ast.YieldFrom)) for n in ast.walk(tree)):
+        return None
+    return header + "\n" + textwrap.indent(body, "    ")
+
+
+def repair_candidates(source: str, name: str | None = None, original: str | None = None) -> list[str]:
+    """Repaired readings of code a model wrote, most faithful first. Each is still checked in full by
+    `check_code`; a repair never invents code: it removes wrapping (fences, prose before or after, escapes)
+    and, for a body given without its `def` line, puts it under the original signature."""
+    base = _normalize_code(source)
+    seen: list[str] = []
+
+    def add(text: str | None) -> None:
+        if text and text.strip() and text not in seen:
+            seen.append(text)
+
+    add(base)
+    started = _from_first_code_line(base)
+    add(started)
+    add(_CLOSERS_RE.sub("", started))  # the JSON closers a model wrote into the string
+    for text in list(seen):
+        prefix = _longest_compiling_prefix(text)
+        if prefix:
+            add(_definitions_only(prefix))  # a cut tail is often tests or calls that would run on definition
+        add(prefix)
+    for text in list(seen):
+        add(_definitions_only(text))
+    header = def_header(original, name)
+    for text in list(seen):
+        add(_under_header(text, header))
+    return seen
+
+
+def check_code(source: Any, name: str | None = None, signature: str | None = None,
+               original: str | None = None) -> str:
+    """Return the cleaned source if it compiles and defines `name` with the same parameters as `signature`.
+
+    What a model wraps around code (fences, prose, a tail after the function, escaped newlines, tabs, a body
+    without its `def` line when `original` holds the current source) is removed first, by `repair_candidates`;
+    the first reading that passes every check wins, else the reason the unrepaired code fails is raised."""
+    if not isinstance(source, str):
+        raise SuggestionRejected(f"code must be a string of Python source, got {type(source).__name__}")
+    text = textwrap.dedent(_strip_fence(source).replace("\r\n", "\n")).strip("\n")
+    try:
+        return _check_code_text(text, name, signature)
+    except SuggestionRejected as first:
+        for candidate in repair_candidates(source, name, original):
+            if candidate == text:
+                continue
+            try:
+                return _check_code_text(candidate, name, signature)
+            except SuggestionRejected:
+                continue
+        raise first from None
+
+
 def check_constraint(value: Any, constraint: Any) -> None:
     """Run a callable constraint: True/None passes, False or a string (the error) rejects."""
     if constraint is None or isinstance(constraint, str) or not callable(constraint):
@@ -253,13 +389,26 @@ def check_constraint(value: Any, constraint: Any) -> None:
         raise SuggestionRejected(f"constraint violated: {_short(value)} fails {doc.strip()}")
 
 
+_PLACEHOLDER_RE = re.compile(r"\s*(?:<[^<>\n]{1,60}>|\.\.\.|…|NEW VALUE|new value)\s*", re.I)
+
+
+def reject_placeholder(value: Any) -> None:
+    """A reply that copied the reply format's placeholder (`"<new text>"`, `"..."`) instead of a value."""
+    if isinstance(value, str) and _PLACEHOLDER_RE.fullmatch(value):
+        raise SuggestionRejected(
+            f"{value!r} is the placeholder from the reply format, not a value; write the new value itself"
+        )
+
+
 def validate_suggestion(param: Any, value: Any) -> Any:
     """The value to apply to `param` (a ParameterNode or anything with .data), or SuggestionRejected."""
     if getattr(param, "is_code", False):
         if not isinstance(value, str):
             raise SuggestionRejected(f"code must be a string of Python source, got {type(value).__name__}")
-        new = check_code(value, getattr(param, "code_name", None), getattr(param, "code_signature", None))
+        new = check_code(value, getattr(param, "code_name", None), getattr(param, "code_signature", None),
+                         original=param.data if isinstance(param.data, str) else None)
     else:
+        reject_placeholder(value)
         new = cast_like(value, param.data)
     check_constraint(new, getattr(param, "constraint", None))
     return new

@@ -57,7 +57,7 @@ def test_rejection_is_logged_and_shown_next_step(caplog: pytest.LogCaptureFixtur
     n = ot.node(2, name="n", trainable=True, constraint=lambda v: v < 10 or "n must stay below 10")
     y = n + 1
     llm = ScriptedLLM([reply(n=3.7), reply(n=40), reply(n=5)])
-    opt = OptoPrime([n], llm=llm)
+    opt = OptoPrime([n], llm=llm, retry_unchanged=False)  # no retry within a step: one reply per step
     y.backward("larger")
     with caplog.at_level("WARNING"):
         assert opt.step() == {}
@@ -118,7 +118,7 @@ def test_code_parameter_update_keeps_signature() -> None:
 
     good = "def inc(v: int) -> int:\n    return v + 1\n"
     llm = ScriptedLLM([reply(__code_inc="def inc(a, b):\n    return a"), reply(__code_inc=good)])
-    opt = OptoPrime([inc.parameter], llm=llm)
+    opt = OptoPrime([inc.parameter], llm=llm, retry_unchanged=False)
     inc(1).backward("inc(1) should be 2")
     assert opt.step() == {}
     opt.zero_feedback()
