@@ -4,6 +4,10 @@ Second order: `AdaHessian`, `SophiaH`, `SophiaG` (with `sampled_cross_entropy` f
 Sign-based: `Lion`. Zeroth order (closures without gradients): `ZOSGD`, `DeepZero`.
 Schedules: `linear_decay`, `refined_schedule` (callables for torch.optim.lr_scheduler.LambdaLR).
 Trace bridge: `TensorParameters`, `NumericOptimizerAdapter` (ParameterNodes holding floats or tensors).
+
+Paths: `foreach=` picks the multi-tensor or the per-tensor reference update; Lion, SophiaH, SophiaG and AdaHessian
+also take `fused=`, one compiled kernel per large tensor (torch.compile: C++/OpenMP on CPU, Triton on CUDA; on by
+default for groups of 2**20 float32/float64 elements or more where a compiler is present; see `_fused`).
 """
 
 from optotrace.optimizers.numeric.adahessian import AdaHessian

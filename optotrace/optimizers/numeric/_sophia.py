@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 import torch
 from torch import Tensor
 
+from optotrace.optimizers.numeric import _fused
 from optotrace.optimizers.numeric import _validate as v
 from optotrace.optimizers.numeric._base import NumericOptimizer
 from optotrace.optimizers.numeric._foreach import blocks, group_by_device_dtype, use_foreach
@@ -24,7 +25,9 @@ from optotrace.optimizers.numeric._foreach import blocks, group_by_device_dtype,
 class SophiaBase(NumericOptimizer):
     """Clipped, Hessian-preconditioned momentum. Paper defaults: betas (0.965, 0.99), rho 0.04,
     weight_decay 0.1, k = 10 (call `update_hessian()` every `k` steps; the optimizer does not count for you,
-    `hessian_interval` is kept in the group for loops that want to read it)."""
+    `hessian_interval` is kept in the group for loops that want to read it). `fused=` (None, True, False) runs
+    the update of each large dense tensor as one compiled kernel (see `optotrace.optimizers.numeric._fused`);
+    `foreach=` picks the path of the rest."""
 
     def __init__(
         self,
@@ -38,6 +41,7 @@ class SophiaBase(NumericOptimizer):
         *,
         seed: int | None = None,
         foreach: bool | None = None,
+        fused: bool | None = None,
     ) -> None:
         defaults = dict(
             lr=v.check_nonneg("lr", lr),
@@ -47,6 +51,7 @@ class SophiaBase(NumericOptimizer):
             eps=v.check_positive("eps", eps),
             hessian_interval=v.check_int("hessian_interval", hessian_interval),
             foreach=v.check_foreach(foreach),
+            fused=v.check_fused(fused),
         )
         super().__init__(params, defaults, seed=seed)
 
@@ -93,10 +98,23 @@ class SophiaBase(NumericOptimizer):
                 eps=group["eps"],
                 wd=group["weight_decay"],
             )
-            if use_foreach(group["foreach"], params):
-                _sophia_foreach(params, grads, avgs, hessians, **args)
-            else:
-                _sophia_single(params, grads, avgs, hessians, **args)
+
+            def plain(lists: list[list[Tensor]], group: dict = group, args: dict = args) -> None:
+                if not lists[0]:
+                    return
+                if use_foreach(group["foreach"], lists[0]):
+                    _sophia_foreach(*lists, **args)
+                else:
+                    _sophia_single(*lists, **args)
+
+            lists = [params, grads, avgs, hessians]
+            rows, rest = _fused.split_rows(lists, group.get("fused"))
+            if _fused.use_fused(group.get("fused"), "sophia", rows):
+                lr = args["lr"]
+                values = [1.0 - lr * args["wd"], lr, 1.0 - args["beta1"], args["rho"], args["eps"]]
+                _fused.run_rows("sophia", rows, [_fused.scalars(values, rows[0][0])], plain)
+                lists = rest
+            plain(lists)
         return loss
 
 

@@ -46,8 +46,13 @@ def check_int(name: str, value: int, minimum: int = 1) -> int:
     return value
 
 
-def check_foreach(value: bool | None) -> bool | None:
+def check_foreach(value: bool | None, name: str = "foreach") -> bool | None:
     """None (pick automatically), True or False."""
     if value is not None and not isinstance(value, bool):
-        raise NumericOptimizerError(f"foreach must be None, True or False, got {value!r}")
+        raise NumericOptimizerError(f"{name} must be None, True or False, got {value!r}")
     return value
+
+
+def check_fused(value: bool | None) -> bool | None:
+    """None (compiled kernel when it pays off, see `_fused`), True or False."""
+    return check_foreach(value, "fused")

@@ -20,10 +20,11 @@ from collections.abc import Callable, Iterable, Mapping
 import torch
 from torch import Tensor
 
+from optotrace.optimizers.numeric import _fused
 from optotrace.optimizers.numeric import _validate as v
 from optotrace.optimizers.numeric._base import NumericOptimizer
 from optotrace.optimizers.numeric._foreach import blocks, group_by_device_dtype, use_foreach
-from optotrace.optimizers.numeric._hessian import detach_grads, hutchinson_diagonal, spatial_average_
+from optotrace.optimizers.numeric._hessian import detach_grads, fused_probes, probe_products, spatial_average_
 
 
 class AdaHessian(NumericOptimizer):
@@ -32,6 +33,10 @@ class AdaHessian(NumericOptimizer):
     `step(closure=None, hessian=None)`: `hessian` may map parameters to a precomputed diagonal estimate (already
     abs'ed and averaged, e.g. from `estimate_hessian()` averaged over several probes); otherwise the step draws
     one probe from the gradients' graph.
+
+    `fused=` (None, True, False) runs the update of each large dense tensor as one compiled kernel and expands
+    the Rademacher probes with one (see `optotrace.optimizers.numeric._fused` for when None turns it on);
+    `foreach=` picks the path of the rest.
     """
 
     def __init__(
@@ -46,6 +51,7 @@ class AdaHessian(NumericOptimizer):
         spatial_average: bool = True,
         seed: int | None = None,
         foreach: bool | None = None,
+        fused: bool | None = None,
     ) -> None:
         if not 0.0 < hessian_power <= 1.0:
             raise v.NumericOptimizerError(f"hessian_power must be in (0, 1], got {hessian_power!r}")
@@ -57,25 +63,41 @@ class AdaHessian(NumericOptimizer):
             hessian_power=float(hessian_power),
             spatial_average=bool(spatial_average),
             foreach=v.check_foreach(foreach),
+            fused=v.check_fused(fused),
         )
         super().__init__(params, defaults, seed=seed)
 
     def estimate_hessian(self) -> dict[Tensor, Tensor]:
         """One Hutchinson sample per parameter with a gradient, abs'ed and kernel-averaged; detaches the grads."""
+        return self._estimate(signed=False)
+
+    def _estimate(self, *, signed: bool) -> dict[Tensor, Tensor]:
+        """|z * Hz| per parameter (kernel-averaged where the group asks). With z Rademacher, |z * Hz| = |Hz|, so
+        no product with z is taken; with `signed`, tensors that are not averaged keep the raw Hz: the update only
+        uses D * D, which is the same for Hz and |Hz|, and the abs pass is saved."""
         params = [p for g in self.param_groups for p in g["params"] if p.grad is not None]
         if not params:
             return {}
         averaging = {id(p): g["spatial_average"] for g in self.param_groups for p in g["params"]}
-        diags = hutchinson_diagonal(
-            params, [p.grad for p in params], distribution="rademacher", generator=self.generator(params[0].device)
+        zs, hzs = probe_products(
+            params,
+            [p.grad for p in params],
+            distribution="rademacher",
+            generator=self.generator(params[0].device),
+            fused=fused_probes(self.param_groups, params),
         )
         detach_grads(params)
         out = {}
-        for p, d in zip(params, diags, strict=True):
-            d.abs_()
-            if averaging[id(p)]:
-                spatial_average_(d)
-            out[p] = d
+        for p, z, hz in zip(params, zs, hzs, strict=True):
+            if hz is None:
+                out[p] = torch.zeros_like(z)
+                continue
+            averaged = averaging[id(p)] and hz.dim() >= 3
+            if averaged or not signed:
+                hz.abs_()
+            if averaged:
+                spatial_average_(hz)
+            out[p] = hz
         return out
 
     @torch.no_grad()
@@ -85,7 +107,7 @@ class AdaHessian(NumericOptimizer):
         loss = self._call_closure(closure)
         if hessian is None:
             with torch.enable_grad():
-                hessian = self.estimate_hessian()
+                hessian = self._estimate(signed=True)
         for group in self.param_groups:
             params, grads, diags, avgs, sqs = [], [], [], [], []
             for p in group["params"]:
@@ -118,11 +140,34 @@ class AdaHessian(NumericOptimizer):
                 bc1=1.0 - beta1**t,
                 bc2=1.0 - beta2**t,
             )
-            if use_foreach(group["foreach"], params):
-                _update_foreach(params, grads, diags, avgs, sqs, **args)
-            else:
-                _update_single(params, grads, diags, avgs, sqs, **args)
+
+            def plain(lists: list[list[Tensor]], group: dict = group, args: dict = args) -> None:
+                if not lists[0]:
+                    return
+                if use_foreach(group["foreach"], lists[0]):
+                    _update_foreach(*lists, **args)
+                else:
+                    _update_single(*lists, **args)
+
+            lists = [params, grads, diags, avgs, sqs]
+            kind = "adahessian" if args["k"] == 1.0 else "adahessian_power"
+            rows, rest = _fused.split_rows(lists, group.get("fused"))
+            if _fused.use_fused(group.get("fused"), kind, rows):
+                s = _fused.scalars(_kernel_scalars(**args), rows[0][0])
+                _fused.run_rows(kind, rows, [s], plain)
+                lists = rest
+            plain(lists)
         return loss
+
+
+def _kernel_scalars(
+    *, lr: float, beta1: float, beta2: float, eps: float, wd: float, k: float, bc1: float, bc2: float
+) -> list[float]:
+    """The numbers the compiled update reads (see `_fused._adahessian` and `_fused._adahessian_power`)."""
+    head = [1.0 - lr * wd, 1.0 - beta1, beta2, 1.0 - beta2]
+    if k == 1.0:
+        return [*head, eps * math.sqrt(bc2), lr * math.sqrt(bc2) / bc1]
+    return [*head, eps, lr / bc1, math.sqrt(bc2), k]
 
 
 def _update_single(

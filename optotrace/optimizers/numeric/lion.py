@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import Tensor
 
+from optotrace.optimizers.numeric import _fused
 from optotrace.optimizers.numeric import _validate as v
 from optotrace.optimizers.numeric._base import NumericOptimizer
 from optotrace.optimizers.numeric._foreach import blocks, group_by_device_dtype, use_foreach
@@ -21,6 +22,9 @@ class Lion(NumericOptimizer):
     """Sign update of the interpolated momentum, decoupled weight decay; paper defaults betas (0.9, 0.99).
 
     The paper suggests an lr 3-10x smaller than AdamW's and a weight decay 3-10x larger.
+
+    `fused=` (None, True, False) runs the update of each large dense tensor as one compiled kernel (see
+    `optotrace.optimizers.numeric._fused` for when None turns it on); `foreach=` picks the path of the rest.
     """
 
     def __init__(
@@ -31,12 +35,14 @@ class Lion(NumericOptimizer):
         weight_decay: float = 0.0,
         *,
         foreach: bool | None = None,
+        fused: bool | None = None,
     ) -> None:
         defaults = dict(
             lr=v.check_nonneg("lr", lr),
             betas=v.check_betas(betas),
             weight_decay=v.check_nonneg("weight_decay", weight_decay),
             foreach=v.check_foreach(foreach),
+            fused=v.check_fused(fused),
         )
         super().__init__(params, defaults)
 
@@ -60,10 +66,22 @@ class Lion(NumericOptimizer):
                 continue
             beta1, beta2 = group["betas"]
             lr, wd = group["lr"], group["weight_decay"]
-            if use_foreach(group["foreach"], params):
-                _lion_foreach(params, grads, avgs, lr, beta1, beta2, wd)
-            else:
-                _lion_single(params, grads, avgs, lr, beta1, beta2, wd)
+
+            def plain(lists: list[list[Tensor]], group: dict = group, args: tuple = (lr, beta1, beta2, wd)) -> None:
+                if not lists[0]:
+                    return
+                if use_foreach(group["foreach"], lists[0]):
+                    _lion_foreach(*lists, *args)
+                else:
+                    _lion_single(*lists, *args)
+
+            lists = [params, grads, avgs]
+            rows, rest = _fused.split_rows(lists, group.get("fused"))
+            if _fused.use_fused(group.get("fused"), "lion", rows):
+                s = _fused.scalars([1.0 - lr * wd, lr, 1.0 - beta1, 1.0 - beta2], rows[0][0])
+                _fused.run_rows("lion", rows, [s], plain)
+                lists = rest
+            plain(lists)
         return loss
 
 

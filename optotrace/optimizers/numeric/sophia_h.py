@@ -7,7 +7,12 @@ from typing import Any
 
 import torch
 
-from optotrace.optimizers.numeric._hessian import check_distribution, detach_grads, hutchinson_diagonal
+from optotrace.optimizers.numeric._hessian import (
+    check_distribution,
+    detach_grads,
+    fused_probes,
+    hutchinson_diagonal,
+)
 from optotrace.optimizers.numeric._sophia import SophiaBase
 
 
@@ -37,6 +42,7 @@ class SophiaH(SophiaBase):
                 [p.grad for p in params],
                 distribution=self.distribution,
                 generator=self.generator(params[0].device),
+                fused=fused_probes(self.param_groups, params),
             )
         detach_grads(params)
         self._accumulate_hessian(params, estimates)
