@@ -36,8 +36,10 @@ from dataclasses import dataclass, field
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
+MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4
+MS_REMOUNT = 32
 MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
@@ -79,6 +81,7 @@ class Isolation:
     network: bool = True  # True: jobs can reach the network (no private network namespace)
     private_tmp: bool = False
     hidden: list[str] = field(default_factory=list)
+    revealed: list[str] = field(default_factory=list)  # read-only binds inside the private temp dirs: never wiped
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
@@ -124,7 +127,9 @@ def _closed_ancestor(path: str) -> str | None:
 def needed_paths() -> list[str]:
     """Directories a job's interpreter must reach: the installation, the venv and everything on sys.path."""
     candidates: set[str] = set()
-    for p in [sys.base_prefix, sys.prefix, sys.exec_prefix, os.path.dirname(sys.executable), *sys.path]:
+    package_dir = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    for p in [sys.base_prefix, sys.prefix, sys.exec_prefix, os.path.dirname(sys.executable), package_dir,
+              *sys.path]:
         if p and os.path.isdir(p):
             candidates.add(os.path.realpath(p))
     # Keep only the outermost of nested paths.
@@ -179,15 +184,25 @@ def setup_worker_isolation() -> Isolation:
     try:
         # World-writable like the real ones (libraries cache "/tmp" at import time, PuLP among them), but
         # private to this worker's namespace and wiped after each job.
-        for target, mode, size in (
-            ("/tmp", "1777", "512m"),
-            ("/var/tmp", "1777", "64m"),
-            ("/dev/shm", "1777", "64m"),
-        ):
-            if os.path.isdir(target):
-                mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"mode={mode},size={size}")
-        iso.private_tmp = True
-        reveal_through_tmpfs(needed_paths(), iso)
+        needed = needed_paths()
+        private = [t for t in ("/tmp", "/var/tmp", "/dev/shm") if os.path.isdir(t)]
+        # A checkout or venv under /tmp (CI clones there) must stay reachable: keep a handle on it before the
+        # tmpfs covers it, then bind it back read-only.
+        inside = [p for p in needed if any(p.startswith(t + "/") for t in private)]
+        fds = {p: os.open(p, os.O_PATH | os.O_DIRECTORY) for p in inside}
+        try:
+            for target, size in zip(private, ("512m", "64m", "64m"), strict=False):
+                mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={size}")
+            iso.private_tmp = True
+            for p, fd in fds.items():
+                os.makedirs(p, mode=0o755, exist_ok=True)
+                mount(f"/proc/self/fd/{fd}", p, None, MS_BIND | MS_REC)
+                iso.revealed.append(p)
+                mount(None, p, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+        finally:
+            for fd in fds.values():
+                os.close(fd)
+        reveal_through_tmpfs([p for p in needed if p not in inside], iso)
         iso.uid = pick_private_uid()
         iso.level = "full"
     except (OSError, RuntimeError) as exc:

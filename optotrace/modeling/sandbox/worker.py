@@ -85,6 +85,8 @@ class Worker:
                 with contextlib.suppress(OSError):
                     for entry in os.listdir(base):
                         full = os.path.join(base, entry)
+                        if any(r == full or r.startswith(full + "/") for r in self.iso.revealed):
+                            continue  # holds a bind of the real checkout or venv: never delete through it
                         if os.path.isdir(full) and not os.path.islink(full):
                             shutil.rmtree(full, ignore_errors=True)
                         else:
