@@ -27,12 +27,14 @@ foreach path, or `fused=True` to force the compiled path for any floating dtype 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
 import shutil
+import sys
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import torch
 from torch import Tensor
@@ -196,12 +198,32 @@ def _kernel(kind: str) -> Callable[..., None] | None:
     return fn
 
 
+@contextlib.contextmanager
+def _broken_modules_hidden() -> Iterator[None]:
+    """Pyomo leaves placeholder modules for its missing optional dependencies in sys.modules, and any attribute
+    lookup on them raises; pickle's module search inside inductor's cache key then fails. Hide them meanwhile."""
+    hidden = {}
+    for name, module in list(sys.modules.items()):
+        try:
+            getattr(module, "__optotrace_probe__", None)
+        except Exception:
+            hidden[name] = module
+    for name in hidden:
+        sys.modules.pop(name, None)
+    try:
+        yield
+    finally:
+        for name, module in hidden.items():
+            sys.modules.setdefault(name, module)
+
+
 def _backend(kind: str) -> Callable:
     def compile_graph(gm: torch.fx.GraphModule, example_inputs: list) -> Callable:
         from torch._inductor.compile_fx import compile_fx
 
         _graphs[kind] += 1
-        return compile_fx(gm, example_inputs, config_patches={"cpp.dynamic_threads": True})
+        with _broken_modules_hidden():
+            return compile_fx(gm, example_inputs, config_patches={"cpp.dynamic_threads": True})
 
     return compile_graph
 

@@ -153,3 +153,22 @@ def test_compiled_rademacher_draw_gives_the_eager_values() -> None:
     assert _fused.disabled_reason("rademacher") is None
     assert _fused.compile_count("rademacher") >= 1
     assert compiled.shape == t.shape and torch.equal(eager, compiled)
+
+
+def test_fused_compiles_beside_pyomo_with_a_cold_cache(tmp_path) -> None:
+    """Pyomo's placeholder modules for missing optional packages used to break inductor's cache key."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import pyomo.environ\n"
+        "import torch\n"
+        "from optotrace.optimizers.numeric import _fused\n"
+        "from optotrace.optimizers.numeric._hessian import rademacher_like\n"
+        "rademacher_like(torch.empty(2_000_000), torch.Generator().manual_seed(1), fused=True)\n"
+        "print('REASON', _fused.disabled_reason('rademacher'))\n"
+    )
+    env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(tmp_path / "inductor")}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert "REASON None" in out.stdout, out.stdout + out.stderr
