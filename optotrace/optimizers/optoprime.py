@@ -9,6 +9,9 @@ With `retry_unchanged` (default), a step whose reply would apply nothing (every 
 value equal to the current one) asks once more in the same step, with the reasons added to #Feedback. For a
 small local model (`compact`, default: see prefers_answer_first) the prompt drops empty sections, shows no
 placeholder value to copy, and asks for a single code variable as a ```python block instead of a JSON string.
+With a memory (`memory_size` > 0), the compact prompt also lists the values each numeric variable already took
+with their feedback and asks for one not tried yet; a suggestion that repeats a tried value is asked again.
+Retries run at `retry_temperature` with a new seed each (`max_retries`: 1, or 2 for compact prompts).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ DEFAULT_OBJECTIVE = (
     "Use the #Code, #Documentation, #Inputs and #Others to understand how the variables led to the outputs."
 )
 MEMORY_VALUE_CHARS = 300
+TRIED_PER_VARIABLE = 12  # numeric values remembered per variable for the compact prompt
 
 
 def ask_for_suggestion(
@@ -99,10 +103,15 @@ class OptoPrime(Optimizer):
         reasoning_first: bool | None = None,
         retry_unchanged: bool = True,
         compact: bool | None = None,
+        retry_temperature: float = 1.0,
+        max_retries: int | None = None,
     ) -> None:
         super().__init__(params, llm)
         self.compact = compact  # None: a compact prompt for a small local model (see prefers_answer_first)
         self.retry_unchanged = retry_unchanged
+        self.retry_temperature = retry_temperature
+        self.max_retries = max_retries  # None: 2 for a compact prompt, else 1
+        self.tried: dict[str, list[dict[str, Any]]] = {}  # numeric variable -> [{value, feedback}], oldest first
         self.reasoning_first = reasoning_first
         self.require_all_up_to = int(require_all_up_to)
         self.objective = objective or DEFAULT_OBJECTIVE
@@ -124,18 +133,35 @@ class OptoPrime(Optimizer):
             self.reasoning_first = not prefers_answer_first(self.llm)
         return self.reasoning_first
 
+    def is_compact(self) -> bool:
+        return self.wants_reasoning_first() is False if self.compact is None else bool(self.compact)
+
     def _builder(self) -> PromptBuilder:
-        compact = self.wants_reasoning_first() is False if self.compact is None else self.compact
         return PromptBuilder(self.objective, self.max_prompt_tokens, self.llm.count_tokens,
-                             reasoning_first=self.wants_reasoning_first(), compact=compact)
+                             reasoning_first=self.wants_reasoning_first(), compact=self.is_compact())
 
     def build_prompt(self, notes: list[str] | None = None) -> BuiltPrompt | None:
         """This step's prompt (None when no parameter received feedback). Does not change any state."""
         history = list(self.memory) if self.memory_size else []
         return self._builder().build(
             self.params, self.names, notes=notes if notes is not None else self.pending_notes,
-            history=history, step=self.step_count,
+            history=history, step=self.step_count, tried=self._tried_now() if self.memory_size else None,
         )
+
+    def _tried_now(self) -> dict[str, list[dict[str, Any]]]:
+        """The remembered numeric values, with each variable's current value and feedback as the last entry."""
+        out = {}
+        for p in self.params:
+            if not _is_number(p.data) or not p.feedback:
+                continue
+            name = self.names[id(p)]
+            entries = [e for e in self.tried.get(name, []) if not _same_number(e["value"], p.data)]
+            out[name] = [*entries, {"value": p.data, "feedback": clip(_feedback_text(p), 300)}][-TRIED_PER_VARIABLE:]
+        return out
+
+    def _tried_values(self, p: Any) -> list[Any]:
+        """Values of numeric parameter `p` already tried in earlier steps (not its current value)."""
+        return [e["value"] for e in self.tried.get(self.names[id(p)], []) if not _same_number(e["value"], p.data)]
 
     def _remember(self, prompt: BuiltPrompt) -> None:
         if not self.memory_size:
@@ -148,22 +174,35 @@ class OptoPrime(Optimizer):
                 if text not in fb:
                     fb.append(text)
         self.memory.append({"variables": variables, "feedback": clip(" | ".join(fb), 600)})
+        self.tried.update(self._tried_now())
 
     # -- step ----------------------------------------------------------------------------------------------
     def propose(self, **kwargs: Any) -> Proposal:
         return self._propose_many(1, retry_unchanged=self.retry_unchanged)[0]
 
-    def _changes_something(self, proposal: Proposal) -> bool:
-        checked, rejections = self.check(proposal.values)
-        return bool(rejections) or any(not same_value(p.data, v) for p, v in checked.items())
+    def _rank(self, proposal: Proposal) -> int:
+        """0: applies nothing; 1: changes only to values already tried (compact prompts); 2: a new value."""
+        checked, _ = self.check(proposal.values)
+        changed = {p: v for p, v in checked.items() if not same_value(p.data, v)}
+        if not changed:
+            return 0
+        tried_only = self.is_compact() and all(
+            _is_number(v) and any(_same_number(v, t) for t in self._tried_values(p)) for p, v in changed.items()
+        )
+        return 1 if tried_only else 2
 
     def _retry_notes(self, proposal: Proposal) -> list[str]:
-        """Why the proposal applies nothing, as notes for a second attempt ([] when it changes something)."""
+        """Why the proposal applies nothing (or, in a compact prompt, only repeats numeric values already tried),
+        as notes for another attempt ([] when it brings something new)."""
         if proposal.via == "error":
             return []
         checked, rejections = self.check(proposal.values)
-        if any(not same_value(p.data, v) for p, v in checked.items()):
-            return []
+        changed = {p: v for p, v in checked.items() if not same_value(p.data, v)}
+        if changed:
+            if self._rank(proposal) == 2:
+                return []
+            return [f"Your previous suggestion {self.names[id(p)]} = {_short(v)!r} was already tried (see #Tried). "
+                    "Suggest a value not tried yet." for p, v in changed.items()]
         notes = [render("rejected", variable=n, reason=r).strip() for n, r in rejections.items()]
         for p, v in checked.items():
             shown = _short(v)
@@ -210,20 +249,25 @@ class OptoPrime(Optimizer):
                 temperature=self.temperature if i == 0 else self.candidate_temperature,
                 seed=None if base_seed is None else base_seed + i,
             ))
-        retry_notes = self._retry_notes(proposals[0]) if retry_unchanged and k == 1 else []
-        if retry_notes:
-            # Every suggestion was rejected, or none changes anything (small models often copy the current
-            # value at temperature 0): one more attempt in the same step, told why, at the candidates'
-            # temperature. Bounded: one retry per step.
+        retries = self.max_retries if self.max_retries is not None else 2 if self.is_compact() else 1
+        first_notes: list[str] = []
+        for attempt in range(retries if retry_unchanged and k == 1 else 0):
+            retry_notes = self._retry_notes(proposals[0])
+            if not retry_notes:
+                break
+            # Every suggestion was rejected, none changes anything (small models often copy the current value
+            # at temperature 0), or (compact) it only repeats a tried value: another attempt in the same step,
+            # told why, hotter and with a new seed. Bounded by max_retries.
             again_prompt = self.build_prompt([*notes, *retry_notes]) or prompt
-            again = self._ask(again_prompt, model, names, code_names, temperature=self.candidate_temperature,
-                              seed=None if base_seed is None else base_seed + 1)
-            if again.values and (not proposals[0].values or self._changes_something(again)):
-                again.via += "+retry"
-                again.retried = retry_notes
+            again = self._ask(again_prompt, model, names, code_names, temperature=self.retry_temperature,
+                              seed=None if base_seed is None else base_seed + 1 + 17 * attempt)
+            first_notes = first_notes or retry_notes
+            for note in retry_notes:  # the earlier attempt's faults are logged, never silent
+                log.warning("step %d, attempt %d: %s", self.step_count + 1, attempt + 1, note)
+            if again.values and (not proposals[0].values or self._rank(again) > self._rank(proposals[0])):
+                again.via = again.via.split("+")[0] + "+retry"
+                again.retried = first_notes
                 proposals[0] = again
-            for note in retry_notes:  # the first attempt's faults are logged, never silent
-                log.warning("step %d, first attempt: %s", self.step_count + 1, note)
         return proposals
 
     def step(self, evaluate: Callable[[dict[Any, Any]], float] | None = None, **kwargs: Any) -> dict[Any, Any]:
@@ -258,11 +302,29 @@ class OptoPrime(Optimizer):
 
     # -- state ---------------------------------------------------------------------------------------------
     def _extra_state(self) -> dict[str, Any]:
-        return {"memory": list(self.memory), "objective": self.objective}
+        return {"memory": list(self.memory), "objective": self.objective, "tried": self.tried}
 
     def _load_extra_state(self, state: Mapping[str, Any]) -> None:
         self.memory.clear()
         self.memory.extend(state.get("memory", []))
+        self.tried = {k: list(v) for k, v in (state.get("tried") or {}).items()}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _same_number(a: Any, b: Any) -> bool:
+    return _is_number(a) and _is_number(b) and float(a) == float(b)
+
+
+def _feedback_text(p: Any) -> str:
+    texts: list[str] = []
+    for item in p.feedback:
+        text = item.feedback if isinstance(item.feedback, str) else json.dumps(item.feedback, default=str)
+        if text not in texts:
+            texts.append(text)
+    return " | ".join(texts)
 
 
 def _short(value: Any) -> Any:

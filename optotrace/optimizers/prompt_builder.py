@@ -8,8 +8,10 @@ does not see. Long values are cut in the middle with a note of how much was cut.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
+import textwrap
 from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +21,8 @@ from optotrace.optimizers.schema import VariableSpec, reply_format
 from optotrace.optimizers.templates import render
 from optotrace.optimizers.validate import kind_of
 
-__all__ = ["BuiltPrompt", "PromptBuilder", "show_value", "clip", "example_value"]
+__all__ = ["BuiltPrompt", "PromptBuilder", "show_value", "clip", "example_value", "feedback_direction",
+           "show_signature", "tried_lines"]
 
 CHARS_PER_TOKEN = 3.2  # conservative for code and JSON-ish text; the final count uses the model's tokenizer
 
@@ -68,21 +71,85 @@ _EMPTY_SECTION_RE = re.compile(r"^#[A-Z][a-z]+\n\(none\)\n\n?", re.M)
 _ENDING_RE = re.compile(r"\nReply with one JSON object and nothing else:\n.*\Z", re.S)
 
 
-def _compact(user: str, specs: Sequence[VariableSpec], shown: Sequence[Any]) -> tuple[str, str | None]:
+def show_signature(p: Any, code_name: str) -> str:
+    """`name(params) -> ret` as written in the function's current source (annotations unquoted, as the
+    user wrote them), falling back to the recorded signature with its string annotations unquoted."""
+    try:
+        tree = ast.parse(textwrap.dedent(str(p.data)))
+        for fn in ast.walk(tree):
+            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and fn.name == code_name:
+                returns = f" -> {ast.unparse(fn.returns)}" if fn.returns is not None else ""
+                return f"{code_name}({ast.unparse(fn.args)}){returns}"
+    except (SyntaxError, ValueError, TypeError, RecursionError):
+        pass
+    recorded = getattr(p, "code_signature", "") or "(...)"
+    return code_name + re.sub(r"(:\s*|->\s*)'([^'\n]*)'", r"\1\2", recorded)
+
+
+_UP_RE = re.compile(r"too (?:small|low|short|few)|should be (?:larger|higher|bigger|greater|more)|\bincrease", re.I)
+_DOWN_RE = re.compile(r"too (?:large|high|big|long|many)|should be (?:smaller|lower|less|fewer)|\bdecrease", re.I)
+
+
+def feedback_direction(feedback: str) -> str | None:
+    """'up' when the feedback only asks for larger outputs, 'down' when it only asks for smaller ones."""
+    up, down = bool(_UP_RE.search(feedback)), bool(_DOWN_RE.search(feedback))
+    return "up" if up and not down else "down" if down and not up else None
+
+
+def _num(value: Any) -> str:
+    return repr(value) if isinstance(value, (int, float)) else str(value)
+
+
+def tried_lines(name: str, entries: Sequence[Mapping[str, Any]]) -> tuple[list[str], str]:
+    """The values of the numeric variable `name` already tried, one line each with its feedback, and a hint:
+    the interval the feedback brackets when it turned from 'too small' to 'too large' (either way round)."""
+    lines = [f"{name} = {_num(e['value'])}: {e['feedback']}" for e in entries]
+    up = [e["value"] for e in entries if feedback_direction(str(e["feedback"])) == "up"]
+    down = [e["value"] for e in entries if feedback_direction(str(e["feedback"])) == "down"]
+    hint = ""
+    if up and down and max(up) < min(down):
+        hint = (f" The outputs were too small at {name} = {_num(max(up))} and too large at {name} = "
+                f"{_num(min(down))}, so the right {name} is between them.")
+    elif up and down and max(down) < min(up):
+        hint = (f" The outputs were too large at {name} = {_num(max(down))} and too small at {name} = "
+                f"{_num(min(up))}, so the right {name} is between them.")
+    return lines, hint
+
+
+_HISTORY_RE = re.compile(r"\n#History\n.*?(?=\nReply with one JSON object)", re.S)
+
+
+def _compact(user: str, specs: Sequence[VariableSpec], shown: Sequence[Any],
+             tried: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> tuple[str, str | None]:
     """The prompt for a small local model: no empty sections, and a plain request at the end. A single code
     variable is asked for as a ```python block (a small model writes code far better there than inside a JSON
-    string, where every newline must be escaped); other values as JSON, with no placeholder text to copy."""
+    string, where every newline must be escaped); other values as JSON, with no placeholder text to copy.
+    Numeric variables with values already tried (`tried`: name -> [{value, feedback}], from the optimizer's
+    memory) get those values listed with their feedback, and the request asks for a value not tried yet."""
     user = _EMPTY_SECTION_RE.sub("", user)
     if len(specs) == 1 and specs[0].kind == "code" and specs[0].code_name:
-        p = shown[0]
-        signature = f"{specs[0].code_name}{getattr(p, 'code_signature', '') or '(...)'}"
+        signature = show_signature(shown[0], specs[0].code_name)
         ending = (f"\nReply with the complete fixed function `{signature}` in one ```python code block. Keep its "
                   "name and parameters; change its body so that the feedback improves.")
         return _ENDING_RE.sub(lambda _: ending, user), specs[0].name
     fields = ", ".join(f'"{s.name}": {_COMPACT_EXAMPLE.get(s.kind, "...")}' for s in specs)
     names = ", ".join(s.name for s in specs)
-    ending = (f"\nReply with one JSON object and nothing else: {{\"suggestion\": {{{fields}}}}}\n"
-              f"Replace ... with the new value of {names}: a different value that fixes the feedback.")
+    request = f"Replace ... with the new value of {names}: a different value that fixes the feedback."
+    numeric = [s for s in specs if s.kind in ("int", "float") and (tried or {}).get(s.name)]
+    if numeric:
+        section, asks = [], []
+        for s in numeric:
+            lines, hint = tried_lines(s.name, (tried or {})[s.name])
+            section.extend(lines)
+            values = ", ".join(_num(e["value"]) for e in (tried or {})[s.name])
+            asks.append(f"{s.name} must not be {values}.{hint}")
+        tried_text = "\n#Tried\nValues already tried, with their feedback (oldest first):\n" + "\n".join(section) + "\n"
+        if len(numeric) == len(specs):  # the tried values say what the JSON history said, more plainly
+            user = _HISTORY_RE.sub("", user)
+        user = _ENDING_RE.sub(lambda m: tried_text + m.group(0), user)
+        request = (f"Replace ... with the new value of {names}: a value not tried yet, moved the way the feedback "
+                   "asks. " + " ".join(asks))
+    ending = f"\nReply with one JSON object and nothing else: {{\"suggestion\": {{{fields}}}}}\n{request}"
     return _ENDING_RE.sub(lambda _: ending, user), None
 
 
@@ -259,9 +326,11 @@ class PromptBuilder:
         notes: Sequence[str] = (),
         history: Sequence[Mapping[str, Any]] = (),
         step: int = 0,
+        tried: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     ) -> BuiltPrompt | None:
         """The prompt for the trainable `params` that received feedback (None when none did). `names` maps
-        id(param) to its stable prompt name; `notes` go under #Feedback (rejected suggestions)."""
+        id(param) to its stable prompt name; `notes` go under #Feedback (rejected suggestions); `tried` lists the
+        values of numeric variables already tried (shown in compact prompts only)."""
         variables = [p for p in params if getattr(p, "trainable", True) and p.feedback]
         if not variables:
             return None
@@ -269,7 +338,7 @@ class PromptBuilder:
         budget = self.max_prompt_tokens
         built: BuiltPrompt | None = None
         for _ in range(4):
-            built = self._render(variables, graph, notes, history, step, budget)
+            built = self._render(variables, graph, notes, history, step, budget, tried)
             built.tokens = self.count_tokens(built.system + "\n" + built.user) if self.count_tokens else int(
                 built.chars / CHARS_PER_TOKEN
             )
@@ -287,6 +356,7 @@ class PromptBuilder:
         history: Sequence[Mapping[str, Any]],
         step: int,
         budget_tokens: int,
+        tried: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     ) -> BuiltPrompt:
         budget = int(budget_tokens * CHARS_PER_TOKEN)
         system = render("optoprime_system_short" if self.compact else "optoprime_system")
@@ -429,7 +499,7 @@ class PromptBuilder:
         )
         code_fence = None
         if self.compact:
-            user, code_fence = _compact(user, specs, shown)
+            user, code_fence = _compact(user, specs, shown, tried)
         return BuiltPrompt(
             system=system,
             user=user,

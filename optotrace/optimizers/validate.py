@@ -202,6 +202,30 @@ def _signature_shape(signature: str) -> list[tuple[str, str, str, str]] | None:
     return _param_shape(fn.args)
 
 
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom, ast.Assign,
+                ast.AnnAssign, ast.Pass)
+
+
+def _stray_statements(tree: ast.Module) -> list[ast.stmt]:
+    """Top-level statements that would do something when the code is loaded: calls, prints, loops, tests."""
+    return [n for n in tree.body if not isinstance(n, _DEFINITIONS)
+            and not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))]
+
+
+def _definitions_only(text: str) -> str | None:
+    """`text` without its stray top-level statements (a model's demo calls and prints), or None."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return None
+    stray = _stray_statements(tree)
+    if not stray:
+        return None
+    lines = text.splitlines()
+    drop = {i for n in stray for i in range(n.lineno - 1, (n.end_lineno or n.lineno))}
+    return "\n".join(line for i, line in enumerate(lines) if i not in drop).strip("\n")
+
+
 def _check_code_text(text: str, name: str | None, signature: str | None) -> str:
     """The compile, name and signature checks on already cleaned source."""
     if not text.strip():
@@ -211,6 +235,13 @@ def _check_code_text(text: str, name: str | None, signature: str | None) -> str:
         compile(tree, f"<suggestion for {name or 'code'}>", "exec")
     except SyntaxError as exc:
         raise SuggestionRejected(f"the code does not compile: {exc.msg} (line {exc.lineno})") from None
+    stray = _stray_statements(tree)
+    if stray:
+        line = stray[0]
+        raise SuggestionRejected(
+            f"line {line.lineno}: top-level statements other than definitions, imports and assignments would run "
+            f"when the code is loaded ({ast.unparse(line)[:60]!r}); put them inside the function or remove them"
+        )
     defs = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
     if name:
         matching = [d for d in defs if d.name == name]
@@ -360,7 +391,7 @@ def check_code(source: Any, name: str | None = None, signature: str | None = Non
     try:
         return _check_code_text(text, name, signature)
     except SuggestionRejected as first:
-        for candidate in repair_candidates(source, name, original):
+        for candidate in _with_definitions_only([text, *repair_candidates(source, name, original)]):
             if candidate == text:
                 continue
             try:
@@ -368,6 +399,16 @@ def check_code(source: Any, name: str | None = None, signature: str | None = Non
             except SuggestionRejected:
                 continue
         raise first from None
+
+
+def _with_definitions_only(candidates: list[str]) -> list[str]:
+    out: list[str] = []
+    for candidate in candidates:
+        out.append(candidate)
+        trimmed = _definitions_only(candidate)
+        if trimmed:
+            out.append(trimmed)
+    return out
 
 
 def check_constraint(value: Any, constraint: Any) -> None:

@@ -155,3 +155,103 @@ def test_compact_prompt_has_no_placeholder_to_copy() -> None:
     assert prompt is not None and "<new text>" not in prompt.user
     assert '{"suggestion": {"instruction": "..."}}' in prompt.user
     assert opt.step() == {p: "Label it."}
+
+
+def _numeric_setup(llm: ScriptedLLM, **kw: Any) -> tuple[Any, OptoPrime]:
+    x = ot.node(0.0, name="x", trainable=True)
+    opt = OptoPrime([x], llm=llm, compact=True, reasoning_first=False, memory_size=3, **kw)
+    return x, opt
+
+
+def _feedback_step(x: Any, opt: OptoPrime) -> dict[Any, Any]:
+    opt.zero_feedback()
+    y = x * 2
+    want = 16.0
+    y.backward("y is too small: it should be larger." if y.data < want else "y is too large: it should be smaller.")
+    return opt.step()
+
+
+def test_compact_numeric_prompt_lists_tried_values_and_the_bracket() -> None:
+    llm = ScriptedLLM([reply(x=5.0), reply(x=10.0), reply(x=7.5)])
+    x, opt = _numeric_setup(llm)
+    assert _feedback_step(x, opt) == {x: 5.0}
+    assert _feedback_step(x, opt) == {x: 10.0}
+    assert _feedback_step(x, opt) == {x: 7.5}
+    third = llm.requests[2]["messages"][-1]["content"]
+    assert "#Tried" in third and "x = 0.0: y is too small" in third and "x = 10.0: y is too large" in third
+    assert "x must not be 0.0, 5.0, 10.0." in third
+    assert "too small at x = 5.0 and too large at x = 10.0, so the right x is between them" in third
+    assert "#History" not in third  # the tried values replace the JSON history for numeric-only prompts
+    assert opt.state_dict()["tried"]["x"][-1]["value"] == 10.0
+
+
+def test_compact_numeric_retry_when_a_tried_value_comes_back() -> None:
+    # Step 2 first repeats x = 0.0 (tried in step 1): asked again, the new value wins.
+    llm = ScriptedLLM([reply(x=5.0), reply(x=0.0), reply(x=9.0)])
+    x, opt = _numeric_setup(llm)
+    _feedback_step(x, opt)
+    assert _feedback_step(x, opt) == {x: 9.0}
+    retry = llm.requests[2]["messages"][-1]["content"]
+    assert "x = 0.0 was already tried" in retry
+    assert opt.logs[-1]["via"] == "schema+retry" and "already tried" in opt.logs[-1]["first_attempt"][0]
+
+
+def test_compact_numeric_keeps_a_tried_value_when_retries_bring_nothing_better() -> None:
+    # A repeated value is still a valid change: applied when the retries only copy the current value.
+    llm = ScriptedLLM([reply(x=5.0), reply(x=0.0), reply(x=5.0), reply(x=5.0)])
+    x, opt = _numeric_setup(llm)
+    _feedback_step(x, opt)
+    assert _feedback_step(x, opt) == {x: 0.0}
+    assert len(llm.requests) == 4  # one first attempt and two retries in step 2
+
+
+def test_retries_are_hotter_and_reseeded() -> None:
+    llm = ScriptedLLM([reply(x=0.0), reply(x=0.0), reply(x=3.0)])
+    x, opt = _numeric_setup(llm, retry_temperature=1.1)
+    assert _feedback_step(x, opt) == {x: 3.0}
+    temps = [r.get("temperature") for r in llm.requests]
+    seeds = [r.get("seed") for r in llm.requests]
+    assert temps == [0.0, 1.1, 1.1] and len(set(seeds)) == 3
+
+
+def test_hosted_prompt_has_no_tried_section() -> None:
+    llm = ScriptedLLM([reply(x=5.0), reply(x=10.0)])
+    x = ot.node(0.0, name="x", trainable=True)
+    opt = OptoPrime([x], llm=llm, compact=False, memory_size=3)
+    _feedback_step(x, opt)
+    _feedback_step(x, opt)
+    second = llm.requests[1]["messages"][-1]["content"]
+    assert "#Tried" not in second and "#History" in second
+
+
+def test_feedback_direction_words() -> None:
+    from optotrace.optimizers.prompt_builder import feedback_direction
+
+    assert feedback_direction("y = 5 is too small: it should be larger.") == "up"
+    assert feedback_direction("y = 25 is too large: it should be smaller.") == "down"
+    assert feedback_direction("too small | too large") is None
+    assert feedback_direction("Correct.") is None
+
+
+def test_compact_code_request_shows_the_signature_unquoted() -> None:
+    from optotrace.optimizers.prompt_builder import show_signature
+
+    class P:
+        data = "def is_leap(year: int) -> bool:\n    return True\n"
+        code_signature = "(year: 'int') -> 'bool'"
+
+    assert show_signature(P(), "is_leap") == "is_leap(year: int) -> bool"
+    P.data = "not python ("
+    assert show_signature(P(), "is_leap") == "is_leap(year: int) -> bool"
+
+
+def test_demo_calls_after_the_function_are_dropped_not_run():
+    code = "def is_leap(year):\n    return year % 4 == 0\n\nprint(is_leap(2000))\nassert is_leap(4)\n"
+    cleaned = check_code(code, "is_leap", "(year)")
+    assert "print" not in cleaned and "assert" not in cleaned
+    assert "def is_leap(year):" in cleaned
+
+
+def test_a_loop_at_top_level_is_dropped_too():
+    cleaned = check_code("def f(x):\n    return x\nfor i in range(3):\n    f(i)\n", "f", "(x)")
+    assert "for i" not in cleaned and cleaned.startswith("def f(x):")
