@@ -11,6 +11,7 @@ step's feedback. `state_dict()` is plain JSON: step count, logs, rejections, pen
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,7 +74,7 @@ class Proposal:
     retried: list[str] = field(default_factory=list)  # why a first attempt in the same step applied nothing
 
 
-class Optimizer:
+class Optimizer(ABC):
     """Base class. Subclasses implement `propose()`; `update()` validates and applies."""
 
     def __init__(self, params: Any, llm: Any = None) -> None:
@@ -108,8 +109,9 @@ class Optimizer:
         for p in self.params:
             p.zero_feedback()
 
+    @abstractmethod
     def propose(self, **kwargs: Any) -> Proposal:
-        raise NotImplementedError
+        """Ask the model for new values; each subclass builds its own prompt."""
 
     def step(self, **kwargs: Any) -> dict[Any, Any]:
         """Ask for a suggestion, validate it, apply what passes; the applied update {param: new value}."""
