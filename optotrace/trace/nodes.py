@@ -6,8 +6,10 @@ a finished step's graph is freed as soon as nothing downstream (an output, a fee
 
 from __future__ import annotations
 
+import copy
 import threading
 import weakref
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -89,7 +91,8 @@ class Node(NodeOperators):
     def _op(self, op_name: str, expression: str, fn: Callable[..., Any], *named: tuple[str, Any]) -> Any:
         """Apply `fn` to the data of `named` (name, node-or-value) pairs and record the result."""
         if not _TRACING.get():
-            return fn(*[v.data if isinstance(v, Node) else v for _, v in named])
+            out = fn(*[v.data if isinstance(v, Node) else v for _, v in named])
+            return out.data if isinstance(out, Node) else out
         inputs: dict[str, Node] = {}
         args = [lift(name, value, inputs) for name, value in named]
         signature = f"{op_name}({', '.join(name for name, _ in named)})"
@@ -100,6 +103,12 @@ class Node(NodeOperators):
             text = failure_text(exc, f"in operator {signature}: {expression}", inputs)
             raise ExecutionError(ExceptionNode(exc, text, name=op_name, inputs=inputs, op_name=op_name,
                                                op_description=description, op_signature=signature)) from exc
+        if isinstance(out, Node):  # a stored node (n[i], n.getattr(...), a call): its value, and it as a parent
+            connect_result("returned", out, inputs)
+            out = out._data
+        else:
+            for path, held in held_nodes(out):
+                connect_result(f"returned{path}", held, inputs)
         return MessageNode(out, name=op_name, inputs=inputs, op_name=op_name, op_description=description,
                            op_signature=signature)
 
@@ -130,6 +139,24 @@ class Node(NodeOperators):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, data={preview(self._data)})"
 
+    # -- copies: a new id, no feedback, no parents or children (a copy is a new root, as in Trace) ----------
+    def __deepcopy__(self, memo: dict[int, Any]) -> Node:
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new  # first, so that data referring back to this node gets the copy
+        self._fill_copy(new, lambda value: copy.deepcopy(value, memo))
+        return new
+
+    def __copy__(self) -> Node:
+        new = type(self).__new__(type(self))
+        self._fill_copy(new, lambda value: value)
+        return new
+
+    def _fill_copy(self, new: Any, copy_value: Callable[[Any], Any]) -> None:
+        new.name, new.description = self.name, self.description
+        new.id = next_id()
+        new.parents, new.feedback, new._children, new._prune_at = [], [], None, 16
+        new._data = copy_value(self._data)
+
 
 class ParameterNode(Node):
     """A trainable value: a prompt, a number, a structure, a tensor, or a bundled function's source.
@@ -157,6 +184,11 @@ class ParameterNode(Node):
     def set(self, value: Any) -> None:
         """Replace the value (a node's data is taken). Bundled code picks up new source on its next call."""
         self._data = value.data if isinstance(value, Node) else value
+
+    def _fill_copy(self, new: Any, copy_value: Callable[[Any], Any]) -> None:
+        super()._fill_copy(new, copy_value)
+        new.constraint, new.trainable = self.constraint, self.trainable
+        new.code_name, new.code_signature = self.code_name, self.code_signature
 
     def check(self, value: Any) -> str | None:
         """None when `value` satisfies a callable constraint (or there is none to evaluate), else why not."""
@@ -197,6 +229,11 @@ class MessageNode(Node):
         for parent in parents:
             parent._add_child(self)
 
+    def _fill_copy(self, new: Any, copy_value: Callable[[Any], Any]) -> None:
+        super()._fill_copy(new, copy_value)
+        new.op_name, new.op_description, new.op_signature = self.op_name, self.op_description, self.op_signature
+        new.inputs, new.code_parameter, new.external = {}, None, ()
+
 
 class ExceptionNode(MessageNode):
     """A failed operation. `.data` is the error text annotated with the failing source line."""
@@ -207,6 +244,10 @@ class ExceptionNode(MessageNode):
     def __init__(self, exception: BaseException, text: str, **kwargs: Any) -> None:
         super().__init__(text, **kwargs)
         self.exception = exception
+
+    def _fill_copy(self, new: Any, copy_value: Callable[[Any], Any]) -> None:
+        super()._fill_copy(new, copy_value)
+        new.exception = self.exception  # shared: an exception carries its traceback, which cannot be copied
 
 
 def lift(name: str, value: Any, inputs: dict[str, Node]) -> Any:
@@ -226,6 +267,41 @@ def lift(name: str, value: Any, inputs: dict[str, Node]) -> Any:
     return value
 
 
+_CONTAINERS = (list, tuple, set, frozenset, deque, dict)
+
+
+def held_nodes(value: Any) -> list[tuple[str, Node]]:
+    """The nodes inside `value` through lists, tuples, sets, deques and dict values, nested to any depth, as
+    (path like `[0]['k']`, node) pairs; [] at once for anything else (a string, a number, an object)."""
+    if not isinstance(value, _CONTAINERS):
+        return []
+    found: list[tuple[str, Node]] = []
+    seen: set[int] = set()
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, current = stack.pop()
+        if id(current) in seen:  # shared or self-referencing containers are walked once
+            continue
+        seen.add(id(current))
+        pairs = current.items() if isinstance(current, dict) else enumerate(current)
+        for key, item in pairs:
+            if isinstance(item, Node):
+                found.append((f"{path}[{key!r}]", item))
+            elif isinstance(item, _CONTAINERS):
+                stack.append((f"{path}[{key!r}]", item))
+    return found
+
+
+def connect_result(name: str, held: Node, inputs: dict[str, Node]) -> None:
+    """Record `held`, a node the operation returned from inside its inputs, as one more input (a parent)."""
+    if any(held is n for n in inputs.values()):
+        return
+    unique, k = name, 2
+    while unique in inputs:
+        unique, k = f"{name}_{k}", k + 1
+    inputs[unique] = held
+
+
 def failure_text(exc: BaseException, where: str, inputs: dict[str, Node], source: str = "") -> str:
     """The text an ExceptionNode holds: the error, where it happened, the inputs, the annotated source."""
     lines = [f"{type(exc).__name__}: {exc}", f"  {where}"]
@@ -238,11 +314,29 @@ def failure_text(exc: BaseException, where: str, inputs: dict[str, Node], source
 
 def node(value: Any, name: str | None = None, trainable: bool = False, description: str | None = None,
          constraint: str | Callable[[Any], bool | str] | None = None) -> Node:
-    """Wrap `value` in a Node (a ParameterNode when trainable). A node is returned unchanged."""
+    """Wrap `value` in a Node (a ParameterNode when trainable).
+
+    An existing node is returned unchanged, except with `trainable=True`: a node that is already a trainable
+    parameter is returned as it is (asking for another name, description or constraint is an error), any other
+    node gives a new ParameterNode holding the same value, named and described like it unless told otherwise.
+    That parameter is a new root of the graph: it is not linked to the operations that computed the node.
+    """
+    if not trainable and constraint is not None:
+        raise ValueError("constraint= applies to trainable nodes only; pass trainable=True as well")
     if isinstance(value, Node):
-        return value
+        if not trainable:
+            return value
+        if isinstance(value, ParameterNode) and value.trainable:
+            asked = {"name": name, "description": description, "constraint": constraint}
+            current = {"name": value.name, "description": value.description, "constraint": value.constraint}
+            changed = [k for k, v in asked.items() if v is not None and v != current[k]]
+            if changed:
+                raise ValueError(f"node {value.name!r} is already a trainable parameter, so node(..., trainable=True) "
+                                 f"returns it and cannot change its {', '.join(changed)}; set the attribute on it, "
+                                 "or create a separate parameter with node(existing.data, ...)")
+            return value
+        return ParameterNode(value._data, value.name if name is None else name,
+                             value.description if description is None else description, constraint)
     if trainable:
         return ParameterNode(value, name, description or "", constraint)
-    if constraint is not None:
-        raise ValueError("constraint= applies to trainable nodes only; pass trainable=True as well")
     return Node(value, name, description or "")

@@ -16,7 +16,35 @@ def test_node_wraps_values_and_parameters() -> None:
     p = ot.node("prompt", name="p", trainable=True, constraint="short")
     assert isinstance(p, ParameterNode) and p.kind == "parameter" and p.trainable
     assert p.constraint == "short" and not p.is_code and p.code_name is None and p.code_signature is None
-    assert ot.node(p) is p and ot.node(x, trainable=True) is x
+    assert ot.node(p) is p and ot.node(p, trainable=True) is p
+
+
+def test_trainable_node_of_an_existing_node_is_a_new_parameter() -> None:
+    x = ot.node(3.0, name="x", description="a number")
+    p = ot.node(x, trainable=True)
+    assert isinstance(p, ParameterNode) and p.trainable and p is not x and not x.trainable
+    assert (p.data, p.name, p.description, p.parents) == (3.0, "x", "a number", [])
+    named = ot.node(x, name="step", trainable=True, description="step size", constraint="positive")
+    assert (named.name, named.description, named.constraint) == ("step", "step size", "positive")
+    y = x * 2  # a computed value becomes a fresh root: the graph that made it is not linked
+    q = ot.node(y, trainable=True)
+    assert q.data == 6.0 and q.parents == [] and q.name == "mul"
+    (q + 1).backward("smaller")
+    assert len(q.feedback) == 1
+    frozen = ot.node(1, trainable=True)
+    frozen.trainable = False
+    assert ot.node(frozen, trainable=True) is not frozen and ot.node(frozen, trainable=True).trainable
+
+
+def test_trainable_node_of_a_parameter_with_new_attributes_is_refused() -> None:
+    p = ot.node("prompt", name="p", trainable=True)
+    assert ot.node(p, trainable=True, name="p") is p
+    with pytest.raises(ValueError, match="already a trainable parameter"):
+        ot.node(p, trainable=True, name="other")
+    with pytest.raises(ValueError, match="already a trainable parameter"):
+        ot.node(p, trainable=True, constraint="short")
+    with pytest.raises(ValueError, match="trainable=True"):
+        ot.node(ot.node(1), constraint="positive")
 
 
 def test_default_name_is_the_type_and_ids_increase() -> None:
