@@ -5,8 +5,10 @@ constant nodes) and, with `trainable=True`, the code ParameterNode holding the f
 the call tracing is off: the function sees plain data and its own bundled calls return plain values.
 
 Trainable code: `fn.parameter.set(new_source)` makes the next call run the new source, compiled once per
-distinct source text in a snapshot of the original function's globals (plus its closure variables). A new
-source must define a function of the same name and signature; if not, the call records an ExceptionNode.
+distinct source text in a snapshot of the original function's globals. A function with a closure gets new
+code that closes over the same cells (read when called, so a recursive inner function or a helper defined
+later works), and a method gets `__class__`, so new code may call `super()`. A new source must define a
+function of the same name and signature; if not, the call records an ExceptionNode.
 A trainable *method* has one code parameter per class (shared by every instance), because the source
 belongs to the class that defines it.
 """
@@ -15,17 +17,28 @@ from __future__ import annotations
 import __future__
 
 import ast
+import copy
 import functools
 import inspect
 import itertools
 import linecache
+import types
 from collections.abc import Callable
 from typing import Any, NoReturn
 
 from optotrace.trace.context import _READS, _TRACING, next_id
 from optotrace.trace.errors import CodeUpdateError, ExecutionError, ExternalDependencyError
 from optotrace.trace.nodes import ExceptionNode, MessageNode, Node, ParameterNode, failure_text, lift
-from optotrace.trace.source import annotate, definition_source, failing_line
+from optotrace.trace.source import (
+    DEFAULTS,
+    KWDEFAULTS,
+    annotate,
+    defined_in_closure,
+    definition_source,
+    failing_line,
+    in_closure_scope,
+    keep_original_defaults,
+)
 
 _FUTURE_FLAGS = functools.reduce(
     lambda a, b: a | b, (getattr(__future__, f).compiler_flag for f in __future__.all_feature_names))
@@ -89,8 +102,14 @@ class BundledFunction:
                                            code_name=self.name, code_signature=str(signature))
             self._compiled: dict[str, _Version | _Broken] = {located[0]: self._original}
             self._active: tuple[Any, _Version] = (located[0], self._original)
-            closure = inspect.getclosurevars(fn).nonlocals if fn.__closure__ else {}
-            self._namespace_extra = dict(closure)
+            # The closure's cells themselves (not their values): a cell may still be empty now (a recursive
+            # inner function, a helper defined later, the __class__ of a method) and is filled later.
+            self._cells: dict[str, types.CellType] = dict(zip(fn.__code__.co_freevars, fn.__closure__ or (),
+                                                              strict=True))
+        self._owner: type | None = None
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._owner = owner  # the class a method belongs to: new code calling super() needs it as __class__
 
     # -- calling ---------------------------------------------------------------------------------------
 
@@ -245,23 +264,33 @@ class BundledFunction:
                 found = [s.name for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))]
                 return _Broken(f"the new code must define a function named {self.name!r} with the "
                                        f"signature {want}; it defines {found or 'no function'}")
+            original = self._original.source
             for definition in definitions:
                 definition.decorator_list = []  # a copied @bundle line must not wrap the function again
-            code = compile(tree, filename, "exec", flags=self.fn.__code__.co_flags & _FUTURE_FLAGS,
-                           dont_inherit=True)
+                if original is not None:
+                    keep_original_defaults(definition, original)
+            flags = self.fn.__code__.co_flags & _FUTURE_FLAGS
+            cells = self._closure_cells()
+            if cells:
+                tree, future = in_closure_scope(tree, self.name, list(cells))
+                flags |= future
+            code = compile(tree, filename, "exec", flags=flags, dont_inherit=True)
         except SyntaxError as exc:
             where = annotate(source, exc.lineno) if exc.lineno else source
             return _Broken(f"the new code of {self.name} has a syntax error at line {exc.lineno}: "
                                    f"{exc.msg}\n{where}")
         linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
         namespace = dict(self.fn.__globals__)
-        namespace.update(self._namespace_extra)
+        namespace[DEFAULTS], namespace[KWDEFAULTS] = self.fn.__defaults__, self.fn.__kwdefaults__
         try:
-            exec(code, namespace)
+            if cells:
+                fn = defined_in_closure(code, namespace, cells)
+            else:
+                exec(code, namespace)
+                fn = namespace[self.name]
         except Exception as exc:
             return _Broken(f"running the new code of {self.name} (its definitions) raised "
                                    f"{type(exc).__name__}: {exc}")
-        fn = namespace[self.name]
         if inspect.iscoroutinefunction(fn) != self.is_async:
             kind = "an async" if self.is_async else "a plain (not async)"
             return _Broken(f"the new code of {self.name} must stay {kind} function")
@@ -269,6 +298,23 @@ class BundledFunction:
         if got != want:
             return _Broken(f"the new code of {self.name} changed its signature to {got}; it must keep {want}")
         return _Version(fn, filename, 1, source)
+
+    def _closure_cells(self) -> dict[str, types.CellType]:
+        """The cells new code may close over: the original's, plus `__class__` for a method of a known class."""
+        cells = dict(self._cells)
+        if self._owner is not None and "__class__" not in cells:
+            cells["__class__"] = types.CellType(self._owner)
+        return cells
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> BundledFunction:
+        """A copy with its own code parameter (a deep copy of it); the function, its closure cells and the
+        compiled versions are shared."""
+        new = copy.copy(self)
+        memo[id(self)] = new
+        if self.parameter is not None:
+            new.parameter = copy.deepcopy(self.parameter, memo)
+            new._compiled = dict(self._compiled)
+        return new
 
     def __repr__(self) -> str:
         return f"<bundled {'trainable ' if self.parameter is not None else ''}function {self.__qualname__}>"
