@@ -1,46 +1,86 @@
-"""`Module` and `@model`: objects that hold parameters (as attributes, in lists and dicts, in nested
-modules, and as trainable bundled methods), find them, and save or load them as JSON.
+"""`Module` and `@model`: objects that hold parameters, find them, and save or load them as JSON.
 
-Names are attribute paths (`planner.prompt`, `tools.0.code`, `act` for a bundled method `act`); a node's own
-`.name` is left as its user gave it. A trainable bundled method's code parameter belongs to the class, so
+Parameters are found as attributes, as trainable bundled methods (bound ones too), and inside nested modules,
+dataclass instances and containers (lists, tuples, deques, any Sequence or Mapping, sets), to any depth. Other
+objects are opaque: make them Modules to have their parameters found.
+
+Names are attribute paths (`planner.prompt`, `tools.0.code`, `act` for a bundled method `act`); set members
+are numbered in the order their parameters were created, so every instance of a model gets the same names;
+two paths spelled alike (`{"a.b": p, "a": {"b": q}}`) get `_2`. A node's own `.name` is left as its user gave it. A trainable bundled method's code parameter belongs to the class, so
 loading it changes the method for every instance of that class.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any, TypeVar
 
-from optotrace.trace.bundle import BundledFunction
+from optotrace.trace.bundle import BundledFunction, BundleMethod
 from optotrace.trace.nodes import ParameterNode
 from optotrace.trace.params_io import load_parameters, save_parameters
 
 T = TypeVar("T")
 
 
-def _walk(value: Any, path: str, out: dict[str, ParameterNode], seen: set[int]) -> None:
+_OPAQUE = (str, bytes, bytearray, memoryview, range)
+
+
+class _Finder:
+    """Walks a module's attributes once; each trainable parameter is named by its first path."""
+
+    def __init__(self) -> None:
+        self.found: dict[str, ParameterNode] = {}
+        self.ids: set[int] = set()
+        self.seen: set[int] = set()
+
+    def walk(self, value: Any, path: str) -> None:
+        param = _parameter_of(value)
+        if param is not None:
+            if param.trainable and id(param) not in self.ids:
+                self.ids.add(id(param))
+                name, k = path, 2
+                while name in self.found:  # `{"a.b": p, "a": {"b": q}}`: two paths spelled alike
+                    name, k = f"{path}_{k}", k + 1
+                self.found[name] = param
+            return
+        members = _members_of(value)
+        if members is None or id(value) in self.seen:
+            return
+        self.seen.add(id(value))
+        for key, item in members:
+            self.walk(item, f"{path}.{key}" if path else str(key))
+
+
+def _parameter_of(value: Any) -> ParameterNode | None:
     if isinstance(value, ParameterNode):
-        if value.trainable and value not in out.values():
-            out[path] = value
-        return
-    if isinstance(value, BundledFunction):
-        if value.parameter is not None and value.parameter not in out.values():
-            out[path] = value.parameter
-        return
-    if id(value) in seen:
-        return
+        return value
+    if isinstance(value, BundleMethod):
+        value = value.__func__
+    return value.parameter if isinstance(value, BundledFunction) else None
+
+
+def _members_of(value: Any) -> list[tuple[Any, Any]] | None:
+    """(name, item) pairs to walk into, or None for a value that holds no parameters we look for."""
     if isinstance(value, Module):
-        seen.add(id(value))
-        for name, item in value._members():
-            _walk(item, f"{path}.{name}" if path else name, out, seen)
-    elif isinstance(value, (list, tuple)):
-        seen.add(id(value))
-        for i, item in enumerate(value):
-            _walk(item, f"{path}.{i}", out, seen)
-    elif isinstance(value, dict):
-        seen.add(id(value))
-        for key, item in value.items():
-            _walk(item, f"{path}.{key}", out, seen)
+        return value._members()
+    if isinstance(value, Mapping):
+        return list(value.items())
+    if isinstance(value, (AbstractSet, Sequence)) and not isinstance(value, _OPAQUE):
+        items = sorted(value, key=_first_parameter_id) if isinstance(value, AbstractSet) else value
+        return list(enumerate(items))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [(f.name, getattr(value, f.name)) for f in dataclasses.fields(value)]
+    return None
+
+
+def _first_parameter_id(value: Any) -> float:
+    """Set members have no order of their own: they are numbered by when their first parameter was created."""
+    finder = _Finder()
+    finder.walk(value, "x")
+    return min((p.id for p in finder.found.values()), default=float("inf"))
 
 
 class Module:
@@ -58,9 +98,9 @@ class Module:
 
     def named_parameters(self) -> dict[str, ParameterNode]:
         """Trainable parameters by attribute path, each once (the first path that reaches it)."""
-        out: dict[str, ParameterNode] = {}
-        _walk(self, "", out, set())
-        return out
+        finder = _Finder()
+        finder.walk(self, "")
+        return finder.found
 
     def parameters(self) -> list[ParameterNode]:
         return list(self.named_parameters().values())

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import collections
+import dataclasses
 import json
+import types
 
 import pytest
 
@@ -120,3 +123,70 @@ def test_arrays_and_tensors_round_trip(tmp_path) -> None:
     t.weight.set(torch.zeros(2, dtype=torch.float64, requires_grad=True))
     t.load(path)
     assert t.weight.data.dtype == torch.float64 and t.weight.data.tolist() == [1.0, 1.0] and t.weight.data.requires_grad
+
+
+class Inner(Module):
+    def __init__(self, value: float) -> None:
+        self.w = ot.node(value, name="w", trainable=True)
+
+
+@dataclasses.dataclass
+class Config:
+    prompt: object
+    retries: int = 2
+
+
+class Containers(Module):
+    def __init__(self) -> None:
+        self.nested = {"a": {"b": [ot.node("x", name="x", trainable=True)]}}
+        self.tuples = ([(ot.node(2, name="t", trainable=True),)],)
+        first, second = ot.node("s1", name="s", trainable=True), ot.node("s2", name="s", trainable=True)
+        self.tags = {second, first}
+        self.frozen = frozenset({ot.node(3, name="f", trainable=True)})
+        self.queue = collections.deque([ot.node(4, name="q", trainable=True)])
+        self.modules = {"left": Inner(1.0), "right": [Inner(2.0)]}
+        self.user_dict = collections.UserDict({"u": ot.node("u", name="u", trainable=True)})
+        self.user_list = collections.UserList([ot.node("l", name="l", trainable=True)])
+        self.mapping = types.MappingProxyType({"m": ot.node("m", name="m", trainable=True)})
+        self.config = Config(prompt=ot.node("c", name="c", trainable=True))
+        self.tool = Planner().plan  # a bound trainable method
+        self.odd = {"a.b": ot.node("ab", name="ab", trainable=True), "a": {"b": ot.node("a_b", name="ab", trainable=True)}}
+        self.frozen_value = ot.node("fixed")  # not trainable: not a parameter
+
+
+def test_parameters_in_nested_containers_have_stable_names() -> None:
+    named = Containers().named_parameters()
+    assert list(named) == [
+        "nested.a.b.0", "tuples.0.0.0", "tags.0", "tags.1", "frozen.0", "queue.0", "modules.left.w",
+        "modules.right.0.w", "user_dict.u", "user_list.0", "mapping.m", "config.prompt", "tool",
+        "odd.a.b", "odd.a.b_2",
+    ]
+    assert named["tags.0"].data == "s1" and named["tags.1"].data == "s2"  # set members in creation order
+    assert named["tool"] is Planner.plan.parameter
+    assert (named["odd.a.b"].data, named["odd.a.b_2"].data) == ("ab", "a_b")
+    assert list(Containers().named_parameters()) == list(named)  # the same names for every instance
+
+
+def test_nested_containers_save_and_load(tmp_path) -> None:
+    model = Containers()
+    path = model.save(tmp_path / "c.json")
+    before = {name: p.data for name, p in model.named_parameters().items()}
+    assert len(before) == 15 and set(json.loads(path.read_text())["parameters"]) == set(before)
+    for p in model.parameters():
+        if not p.is_code:
+            p.set("changed" if isinstance(p.data, str) else 0)
+    other = Containers()
+    other.load(path)
+    model.load(path)
+    assert {name: p.data for name, p in model.named_parameters().items()} == before
+    assert {name: p.data for name, p in other.named_parameters().items()} == before
+
+
+def test_cycles_are_walked_once() -> None:
+    class Loop(Module):
+        def __init__(self) -> None:
+            self.items: list = [ot.node(1, name="one", trainable=True)]
+            self.items.append(self.items)
+            self.me = self
+
+    assert list(Loop().named_parameters()) == ["items.0"]
