@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import copy
 import logging
 import os
+import threading
+import types
 import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -27,6 +30,7 @@ from optotrace.llm.tokens import heuristic_tokens, messages_tokens
 from optotrace.llm.usage import UsageTotals, UsageTracker
 
 log = logging.getLogger("optotrace.llm")
+_LOCK, _RLOCK = type(threading.Lock()), type(threading.RLock())
 Messages = str | Sequence[dict[str, Any]]
 
 
@@ -192,6 +196,29 @@ class LLM(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.spec}>"
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> LLM:
+        """A client to run beside this one (a deep-copied agent holds one). The copy shares the usage tracker
+        and its budgets (so copies cannot multiply a budget, and `usage` counts the calls of all of them), the
+        cache file (through its own SQLite connection) and a loaded local model; it gets its own HTTP clients
+        and locks, and its own copy of everything else (a ScriptedLLM's remaining replies and `requests`)."""
+        new = object.__new__(type(self))
+        memo[id(self)] = new
+        for name, value in vars(self).items():
+            setattr(new, name, self._copy_attribute(name, value, memo))
+        return new
+
+    def _copy_attribute(self, name: str, value: Any, memo: dict[int, Any]) -> Any:
+        """What a deep copy gets for attribute `name`; a backend overrides it for what it must not share."""
+        if name == "_tracker" or isinstance(value, types.ModuleType):
+            return value
+        if isinstance(value, CompletionCache):
+            return value if str(value.path) == ":memory:" else CompletionCache(value.path)
+        if isinstance(value, _LOCK):
+            return threading.Lock()
+        if isinstance(value, _RLOCK):
+            return threading.RLock()
+        return copy.deepcopy(value, memo)
 
     # -- the pipeline ----------------------------------------------------------------------------------------
     def _complete_or_error(self, kw: dict[str, Any], return_exceptions: bool) -> Any:

@@ -10,6 +10,7 @@ step's feedback. `state_dict()` is plain JSON: step count, logs, rejections, pen
 
 from __future__ import annotations
 
+import copy
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
@@ -225,6 +226,18 @@ class Optimizer(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({len(self.params)} parameters, step {self.step_count})"
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Optimizer:
+        """A deep copy, parameters included: copy an agent together with its optimizer (`deepcopy((agent, opt))`)
+        so that the copy optimizes the copy's parameters. The LLM client is copied as `LLM.__deepcopy__` says
+        (usage and budgets shared with the original)."""
+        new = object.__new__(type(self))
+        memo[id(self)] = new
+        for name, value in vars(self).items():
+            if name != "names":  # keyed by id(param): rebuilt for the copied parameters below
+                setattr(new, name, copy.deepcopy(value, memo))
+        new.names = {id(copy.deepcopy(p, memo)): self.names[id(p)] for p in self.params}
+        return new
 
 
 def same_value(a: Any, b: Any) -> bool:

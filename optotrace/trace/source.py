@@ -2,8 +2,8 @@
 new source inside the closure of the function it replaces."""
 
 from __future__ import annotations
-
 import __future__
+
 import ast
 import inspect
 import textwrap

@@ -7,7 +7,15 @@ import copy
 import networkx
 
 import optotrace as ot
-from optotrace.trace import ExceptionNode, ExecutionError, MessageNode, Module, ParameterNode, to_dot, to_networkx
+from optotrace.trace import (
+    ExceptionNode,
+    ExecutionError,
+    MessageNode,
+    Module,
+    ParameterNode,
+    to_dot,
+    to_networkx,
+)
 
 
 def _graph():

@@ -90,6 +90,13 @@ class OpenAILLM(LLM):
     def cache_identity(self) -> str:
         return "openai" if is_official(self.base_url) else f"openai@{self.base_url}"
 
+    def _copy_attribute(self, name: str, value: Any, memo: dict[int, Any]) -> Any:
+        if name == "_client":
+            return None  # a copy opens its own connections, when it first needs them
+        if name == "_aclients":
+            return weakref.WeakKeyDictionary()
+        return super()._copy_attribute(name, value, memo)
+
     def _default_price(self) -> tuple[float, float] | None:
         return price_per_token(self.model) if is_official(self.base_url) else None
 
