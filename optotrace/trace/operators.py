@@ -1,8 +1,8 @@
 """Operators on nodes. Each one records a MessageNode (op_name, op_description "[add] a + b") whose parents
 are its node inputs; plain operands become constant nodes.
 
-Python's protocols decide what can be traced: `+ - * / // % ** @ & | ^`, unary `- + ~ abs()`, `< <= > >=` and
-`n[k]` return nodes. `==`, `!=`, `bool()`, `len()` and `in` must return plain values, so they are untraced;
+Python's protocols decide what can be traced: `+ - * / // % ** @ & | ^ << >>`, `divmod()`, unary `- + ~ abs()`,
+`round()`, `math.floor/ceil/trunc`, `< <= > >=` and `n[k]` return nodes. `==`, `!=`, `bool()`, `len()` and `in` must return plain values, so they are untraced;
 use `n.eq(x)`, `n.ne(x)`, `n.len()`, `n.contains(x)` for traced versions. Attribute access is `n.getattr("x")`
 (a `__getattr__` hook would shadow Node's own attributes and turn typos into graph nodes). List and dict
 "mutators" (`append`, `extend`, `insert`, `update`, `with_item`) are pure: they return a new node and never
@@ -11,6 +11,8 @@ change the data of the node they are called on.
 
 from __future__ import annotations
 
+import copy
+import math
 import operator
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -76,6 +78,8 @@ class NodeOperators:
     __and__, __rand__ = _binary("and", "&", operator.and_)
     __or__, __ror__ = _binary("or", "|", operator.or_)
     __xor__, __rxor__ = _binary("xor", "^", operator.xor)
+    __lshift__, __rlshift__ = _binary("lshift", "<<", operator.lshift)
+    __rshift__, __rrshift__ = _binary("rshift", ">>", operator.rshift)
     __lt__, _ = _binary("lt", "<", operator.lt)
     __le__, _ = _binary("le", "<=", operator.le)
     __gt__, _ = _binary("gt", ">", operator.gt)
@@ -88,6 +92,11 @@ class NodeOperators:
     __pos__ = _unary("pos", "+a", operator.pos)
     __invert__ = _unary("invert", "~a", operator.invert)
     __abs__ = _unary("abs", "abs(a)", abs)
+    __floor__ = _unary("floor", "math.floor(a)", math.floor)
+    __ceil__ = _unary("ceil", "math.ceil(a)", math.ceil)
+    __trunc__ = _unary("trunc", "math.trunc(a)", math.trunc)
+    clone = _unary("clone", "copy.deepcopy(a)", copy.deepcopy)
+    clone.__doc__ = "Traced copy of the data: a new node whose parent is this one (copy.deepcopy(n) is detached)."
     len = _unary("len", "len(a)", len)
     keys = _unary("keys", "list(a.keys())", lambda a: list(a.keys()))
     values = _unary("values", "list(a.values())", lambda a: list(a.values()))
@@ -97,6 +106,22 @@ class NodeOperators:
     split, rsplit, splitlines, replace = (_method(m) for m in ("split", "rsplit", "splitlines", "replace"))
     format, join, startswith, endswith = (_method(m) for m in ("format", "join", "startswith", "endswith"))
     capitalize, title, find, count, index = (_method(m) for m in ("capitalize", "title", "find", "count", "index"))
+    swapcase = _method("swapcase")
+
+    def __round__(self, ndigits: int | None = None) -> Any:
+        if ndigits is None:
+            return self._op("round", "round(a)", round, ("a", self))
+        return self._op("round", "round(a, n)", round, ("a", self), ("n", ndigits))
+
+    def __divmod__(self, other: Any) -> Any:
+        return self._op("divmod", "divmod(a, b)", divmod, ("a", self), ("b", other))
+
+    def __rdivmod__(self, other: Any) -> Any:
+        return self._op("divmod", "divmod(a, b)", divmod, ("a", other), ("b", self))
+
+    def detach(self) -> Any:
+        """A copy with no link to this node's graph: `copy.deepcopy(self)` (new id, no parents, no feedback)."""
+        return copy.deepcopy(self)
     get = _method("get")
 
     def __getitem__(self, key: Any) -> Any:

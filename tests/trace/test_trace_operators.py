@@ -131,3 +131,26 @@ def test_operators_under_stop_tracing_return_plain_values() -> None:
         assert a + 1 == 3 and not isinstance(a + 1, Node)
         assert list(ot.node([1, 2])) == [1, 2] and list(ot.node({"k": 1})) == ["k"]
         assert ot.node("a").upper() == "A"
+
+
+def test_shift_rounding_and_divmod_operators() -> None:
+    import math
+
+    a = ot.node(6, name="a")
+    cases = [(a << 2, 24, "lshift"), (a >> 1, 3, "rshift"), (1 << a, 64, "lshift"), (64 >> a, 1, "rshift"),
+             (divmod(a, 4), (1, 2), "divmod"), (divmod(20, a), (3, 2), "divmod")]
+    f = ot.node(2.567, name="f")
+    cases += [(round(f), 3, "round"), (round(f, 1), 2.6, "round"), (math.floor(f), 2, "floor"),
+              (math.ceil(f), 3, "ceil"), (math.trunc(-f), -2, "trunc")]
+    for out, value, name in cases:
+        assert isinstance(out, MessageNode) and out.data == value and out.op_name == name
+    assert a in (a << 2).parents and f in round(f, 1).parents
+
+
+def test_clone_is_traced_and_detach_is_not() -> None:
+    p = ot.node(["x"], name="p", trainable=True)
+    c = p.clone()
+    assert isinstance(c, MessageNode) and c.parents == [p] and c.data == ["x"] and c.data is not p.data
+    d = p.detach()
+    assert d.parents == [] and d.id != p.id and d.data == ["x"] and d.data is not p.data
+    assert ot.node("Ab").swapcase().data == "aB"
