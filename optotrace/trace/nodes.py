@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import warnings
 import weakref
 from collections import deque
 from collections.abc import Callable
@@ -316,15 +317,23 @@ def node(value: Any, name: str | None = None, trainable: bool = False, descripti
          constraint: str | Callable[[Any], bool | str] | None = None) -> Node:
     """Wrap `value` in a Node (a ParameterNode when trainable).
 
-    An existing node is returned unchanged, except with `trainable=True`: a node that is already a trainable
-    parameter is returned as it is (asking for another name, description or constraint is an error), any other
-    node gives a new ParameterNode holding the same value, named and described like it unless told otherwise.
-    That parameter is a new root of the graph: it is not linked to the operations that computed the node.
+    An existing node is returned unchanged (with a warning when another name or description is asked for),
+    except with `trainable=True`: a node that is already a trainable parameter is returned as it is (asking
+    for another name, description or constraint is an error); any other node gives a new ParameterNode holding
+    the same value, named and described like it unless told otherwise. That parameter is a new root of the
+    graph: it is not linked to the operations that computed the node (as in Trace).
     """
     if not trainable and constraint is not None:
         raise ValueError("constraint= applies to trainable nodes only; pass trainable=True as well")
     if isinstance(value, Node):
         if not trainable:
+            ignored = [k for k, asked, current in (("name", name, value.name),
+                                                   ("description", description, value.description))
+                       if asked is not None and asked != current]
+            if ignored:
+                warnings.warn(f"node(existing_node, {ignored[0]}=...) returns the node unchanged, so its "
+                              f"{' and '.join(ignored)} stay as they are; set them on the node to change them",
+                              UserWarning, stacklevel=2)
             return value
         if isinstance(value, ParameterNode) and value.trainable:
             asked = {"name": name, "description": description, "constraint": constraint}

@@ -45,6 +45,10 @@ def test_trainable_node_of_a_parameter_with_new_attributes_is_refused() -> None:
         ot.node(p, trainable=True, constraint="short")
     with pytest.raises(ValueError, match="trainable=True"):
         ot.node(ot.node(1), constraint="positive")
+    x = ot.node(1, name="x")
+    with pytest.warns(UserWarning, match="returns the node unchanged"):
+        assert ot.node(x, name="y") is x
+    assert x.name == "x" and ot.node(x, name="x") is x
 
 
 def test_default_name_is_the_type_and_ids_increase() -> None:
