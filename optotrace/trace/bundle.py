@@ -28,7 +28,16 @@ from typing import Any, NoReturn
 
 from optotrace.trace.context import _READS, _TRACING, next_id
 from optotrace.trace.errors import CodeUpdateError, ExecutionError, ExternalDependencyError
-from optotrace.trace.nodes import ExceptionNode, MessageNode, Node, ParameterNode, failure_text, lift
+from optotrace.trace.nodes import (
+    ExceptionNode,
+    MessageNode,
+    Node,
+    ParameterNode,
+    connect_result,
+    failure_text,
+    held_nodes,
+    lift,
+)
 from optotrace.trace.source import (
     DEFAULTS,
     KWDEFAULTS,
@@ -183,12 +192,20 @@ class BundledFunction:
         if isinstance(out, Node):
             reads.append(out)
             out = out._data
+        reads.extend(n for _, n in held_nodes(out))  # nodes inside a returned list, tuple, set or dict
         external: tuple[Node, ...] = ()
         if reads:
             known = set(inputs.values())
             if self.parameter is not None:
                 known.add(self.parameter)
             external = tuple(dict.fromkeys(n for n in reads if n.id < start and n not in known))
+            if external:  # a node held in an argument's data (`pick(node([p]))`) was passed in: an input
+                passed = {id(n): f"{name}{path}"
+                          for name, v in list(inputs.items()) for path, n in held_nodes(v._data)}
+                for n in external:
+                    if id(n) in passed:
+                        connect_result(passed[id(n)], n, inputs)
+                external = tuple(n for n in external if id(n) not in passed)
             if external and not self.allow_external_dependencies:
                 names = ", ".join(repr(n.name) for n in external)
                 self._fail(ExternalDependencyError(

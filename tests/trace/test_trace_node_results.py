@@ -96,3 +96,39 @@ def test_failures_inside_operators_are_execution_errors() -> None:
     assert isinstance(info.value.exception, IndexError)
     with pytest.raises(ExecutionError):
         ot.node(Agent()).getattr("missing")
+
+
+GLOBAL_PARAMETER = ot.node(5, name="global", trainable=True)
+
+
+@ot.bundle
+def pick(xs):
+    return xs[0]
+
+
+@ot.bundle
+def first_plus_one(xs):
+    return xs["k"][0].data + 1
+
+
+@ot.bundle
+def head(xs):
+    return xs[:1]
+
+
+@ot.bundle
+def leak(x):
+    return [GLOBAL_PARAMETER]
+
+
+def test_bundled_functions_using_nodes_held_in_their_arguments() -> None:
+    p = ot.node(1, name="p", trainable=True)
+    out = pick(ot.node([p, 2], name="xs"))
+    assert out.data == 1 and out.inputs["xs[0]"] is p and p in out.parents
+    assert _reaches(out, p)
+    read = first_plus_one(ot.node({"k": [p]}))
+    assert read.data == 2 and read.inputs["xs['k'][0]"] is p
+    sliced = head(ot.node([p, 3]))
+    assert sliced.data == [p] and p in sliced.parents
+    with pytest.raises(ExecutionError, match="without receiving them as arguments"):
+        leak(1)  # a node that was not passed in, even inside an argument, is still an external dependency
