@@ -6,6 +6,7 @@ import __future__
 
 import ast
 import inspect
+import sys
 import textwrap
 import types
 from collections.abc import Callable
@@ -86,8 +87,9 @@ def in_closure_scope(tree: ast.Module, name: str, free: list[str]) -> tuple[ast.
 def _function(name: str, body: list[ast.stmt]) -> ast.FunctionDef:
     args = ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
                          defaults=[])
+    extra: dict[str, Any] = {"type_params": []} if sys.version_info >= (3, 12) else {}
     return ast.FunctionDef(name=name, args=args, body=body, decorator_list=[], returns=None, lineno=1,
-                           col_offset=0)
+                           col_offset=0, **extra)
 
 
 def defined_in_closure(code: types.CodeType, namespace: dict[str, Any], cells: dict[str, types.CellType]) -> Any:

@@ -42,6 +42,8 @@ def test_helper_defined_later_in_the_same_scope() -> None:
     assert run(2).data == 19
     run.parameter.set("import math\n\ndef run(x, k=scale):\n    return math.floor(helper(x) / 3) + k\n")
     assert run(2).data == 7
+    run.parameter.set("from __future__ import annotations\n\ndef run(x, k=scale):\n    return helper(x) * k\n")
+    assert run(2).data == 20  # a __future__ import stays valid although the code is compiled inside a scope
 
 
 def test_closure_values_are_read_when_called_not_when_decorated() -> None:
