@@ -10,7 +10,7 @@ code that closes over the same cells (read when called, so a recursive inner fun
 later works), and a method gets `__class__`, so new code may call `super()`. A new source must define a
 function of the same name and signature; if not, the call records an ExceptionNode.
 A trainable *method* has one code parameter per class (shared by every instance), because the source
-belongs to the class that defines it.
+belongs to the class that defines it; a deep-copied Module owns a copy of it (see modules.py).
 """
 
 from __future__ import annotations
@@ -337,6 +337,10 @@ class BundledFunction:
         return f"<bundled {'trainable ' if self.parameter is not None else ''}function {self.__qualname__}>"
 
 
+_NOT_DELEGATED = frozenset({"__func__", "__self__", "__copy__", "__deepcopy__", "__getstate__", "__setstate__",
+                            "__reduce__", "__reduce_ex__", "__getnewargs__", "__getnewargs_ex__"})
+
+
 class BundleMethod:
     """A bundled function bound to an instance: `self` is passed as is, not recorded as a node input."""
 
@@ -350,7 +354,12 @@ class BundleMethod:
         return self.__func__._invoke(self.__self__, args, kwargs)
 
     def __getattr__(self, name: str) -> Any:
+        if name in _NOT_DELEGATED:  # copying and pickling must see the bound method, not the function
+            raise AttributeError(name)
         return getattr(self.__func__, name)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> BundleMethod:
+        return BundleMethod(copy.deepcopy(self.__func__, memo), copy.deepcopy(self.__self__, memo))
 
     def __repr__(self) -> str:
         return f"<bound {self.__func__!r} of {self.__self__!r}>"

@@ -6,12 +6,16 @@ objects are opaque: make them Modules to have their parameters found.
 
 Names are attribute paths (`planner.prompt`, `tools.0.code`, `act` for a bundled method `act`); set members
 are numbered in the order their parameters were created, so every instance of a model gets the same names;
-two paths spelled alike (`{"a.b": p, "a": {"b": q}}`) get `_2`. A node's own `.name` is left as its user gave it. A trainable bundled method's code parameter belongs to the class, so
-loading it changes the method for every instance of that class.
+two paths spelled alike (`{"a.b": p, "a": {"b": q}}`) get `_2`. A node's own `.name` is left as its user gave it.
+
+A trainable bundled method's code parameter belongs to its class, so loading it changes the method for every
+instance of that class; a deep copy of a Module gets its own copy of it (one per class per `copy.deepcopy`
+call), so a copied agent can be optimized beside the original.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -76,6 +80,30 @@ def _members_of(value: Any) -> list[tuple[Any, Any]] | None:
     return None
 
 
+def _deepcopy_object(obj: Any, memo: dict[int, Any]) -> Any:
+    """What copy.deepcopy does for an object without __deepcopy__ (its __reduce_ex__, state, items)."""
+    reduced = obj.__reduce_ex__(4)
+    func, args = reduced[0], reduced[1]
+    state, list_items, dict_items = (*reduced[2:], None, None, None)[:3]
+    new = func(*copy.deepcopy(args, memo))
+    memo[id(obj)] = new
+    if state is not None:
+        state = copy.deepcopy(state, memo)
+        if hasattr(new, "__setstate__"):
+            new.__setstate__(state)
+        else:
+            attributes, slots = state if isinstance(state, tuple) and len(state) == 2 else (state, None)
+            if attributes:
+                new.__dict__.update(attributes)
+            for key, value in (slots or {}).items():
+                setattr(new, key, value)
+    for item in list_items or ():
+        new.append(copy.deepcopy(item, memo))
+    for key, value in dict_items or ():
+        new[copy.deepcopy(key, memo)] = copy.deepcopy(value, memo)
+    return new
+
+
 def _first_parameter_id(value: Any) -> float:
     """Set members have no order of their own: they are numbered by when their first parameter was created."""
     finder = _Finder()
@@ -95,6 +123,15 @@ class Module:
                     names.add(name)
                     members.append((name, attr))
         return members
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        """The usual deep copy, plus: the copy owns a copy of each trainable method's code (one per class per
+        `deepcopy` call), so optimizing a copy's methods leaves the original's alone (as in Trace)."""
+        new = _deepcopy_object(self, memo)
+        for name, attr in self._members():
+            if isinstance(attr, BundledFunction) and attr.parameter is not None and name not in vars(new):
+                new.__dict__[name] = BundleMethod(copy.deepcopy(attr, memo), new)
+        return new
 
     def named_parameters(self) -> dict[str, ParameterNode]:
         """Trainable parameters by attribute path, each once (the first path that reaches it)."""

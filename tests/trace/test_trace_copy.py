@@ -103,6 +103,29 @@ def test_deepcopy_of_an_agent_runs_side_by_side() -> None:
     assert twin.steps.parameter is not agent.steps.parameter
     twin.steps.parameter.set("def _steps(x):\n    return x + 100\n")
     assert twin.steps(1).data == 101 and agent.steps(1).data == 2
-    # a trainable method's code belongs to the class, so the copies share it
-    assert twin.named_parameters()["act"] is agent.named_parameters()["act"]
     assert list(twin.named_parameters()) == list(agent.named_parameters())
+
+
+def test_a_copied_module_owns_its_trainable_methods_code() -> None:
+    agent = Agent()
+    twin = copy.deepcopy(agent)
+    own = twin.named_parameters()["act"]
+    assert own is not Agent.act.parameter and agent.named_parameters()["act"] is Agent.act.parameter
+    assert twin.act.parameter is own and own.is_code and own.data == Agent.act.parameter.data
+    out = twin.act("obs")
+    assert out.data == "obs" and out.code_parameter is own and own in out.parents
+    own.set("def act(self, observation):\n    return observation.upper()\n")
+    assert twin.act("obs").data == "OBS" and agent.act("obs").data == "obs" and Agent().act("x").data == "x"
+    third = copy.deepcopy(twin)  # a copy of a copy owns yet another one
+    assert third.named_parameters()["act"] not in (own, Agent.act.parameter) and third.act("o").data == "O"
+    pair = copy.deepcopy([agent, Agent()])  # instances copied together share their class's copy, as before
+    assert pair[0].named_parameters()["act"] is pair[1].named_parameters()["act"]
+
+
+def test_a_module_copied_with_its_optimizer_keeps_them_together() -> None:
+    from optotrace.optimizers.base import collect_parameters
+
+    agent = Agent()
+    params = collect_parameters(agent)
+    twin, twin_params = copy.deepcopy((agent, params))
+    assert twin_params == twin.parameters() and not set(map(id, twin_params)) & set(map(id, params))
