@@ -43,16 +43,17 @@ def test_copies_run_concurrently() -> None:
     assert all(r.text == "ok" for batch in replies for r in batch) and llm.usage.calls == 20
 
 
-def test_openai_copy_opens_its_own_connection() -> None:
+def test_openai_copy_opens_its_own_connection(tmp_path) -> None:
     with FakeOpenAIServer() as server:
-        llm = get_llm("openai:m", base_url=server.base_url, cache=False, max_retries=0)
+        llm = get_llm("openai:m", base_url=server.base_url, cache=tmp_path / "c.sqlite", max_retries=0)
         llm.complete("hi")
-        asyncio.run(llm.acomplete("hi"))
+        asyncio.run(llm.acomplete("hi", temperature=0.5))
         twin = copy.deepcopy(llm)
-        assert twin.complete("hello").text and asyncio.run(twin.acomplete("hello")).text
+        assert twin.complete("hello").text and asyncio.run(twin.acomplete("hello", temperature=0.5)).text
         assert twin._client is not llm._client and twin.base_url == llm.base_url
+        assert twin.complete("hi").cached  # the original's answer, from the shared cache file
         assert llm.complete("again").text
-    assert llm.usage.calls == 5 and twin.usage.calls == 5
+    assert llm.usage.calls == 6 and twin.usage.calls == 6 and llm.usage.cache_hits == 1
 
 
 def test_deepcopy_inside_an_object_keeps_one_client() -> None:
