@@ -1,8 +1,8 @@
 """`Module` and `@model`: objects that hold parameters, find them, and save or load them as JSON.
 
 Parameters are found as attributes, as trainable bundled methods (bound ones too), and inside nested modules,
-dataclass instances and containers (lists, tuples, deques, any Sequence or Mapping, sets), to any depth. Other
-objects are opaque: make them Modules to have their parameters found.
+dataclass instances and containers (lists, tuples, deques, any Sequence or Mapping, sets; a node used as a
+dict key too), to any depth. Other objects are opaque: make them Modules to have their parameters found.
 
 Names are attribute paths (`planner.prompt`, `tools.0.code`, `act` for a bundled method `act`); set members
 are numbered in the order their parameters were created, so every instance of a model gets the same names;
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from optotrace.trace.bundle import BundledFunction, BundleMethod
-from optotrace.trace.nodes import ParameterNode
+from optotrace.trace.nodes import Node, ParameterNode
 from optotrace.trace.params_io import load_parameters, save_parameters
 
 T = TypeVar("T")
@@ -71,13 +71,21 @@ def _members_of(value: Any) -> list[tuple[Any, Any]] | None:
     if isinstance(value, Module):
         return value._members()
     if isinstance(value, Mapping):
-        return list(value.items())
+        return [pair for key, item in value.items() for pair in _mapping_entry(key, item)]
     if isinstance(value, (AbstractSet, Sequence)) and not isinstance(value, _OPAQUE):
         items = sorted(value, key=_first_parameter_id) if isinstance(value, AbstractSet) else value
         return list(enumerate(items))
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return [(f.name, getattr(value, f.name)) for f in dataclasses.fields(value)]
     return None
+
+
+def _mapping_entry(key: Any, item: Any) -> list[tuple[Any, Any]]:
+    """A node used as a key is named by its own name (its repr would change with its value); a trainable key
+    is a parameter too, named `<name>.key`."""
+    if not isinstance(key, Node):
+        return [(key, item)]
+    return [(key.name, item), (f"{key.name}.key", key)]
 
 
 def _deepcopy_object(obj: Any, memo: dict[int, Any]) -> Any:

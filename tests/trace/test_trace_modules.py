@@ -182,6 +182,20 @@ def test_nested_containers_save_and_load(tmp_path) -> None:
     assert {name: p.data for name, p in other.named_parameters().items()} == before
 
 
+def test_parameters_used_as_dict_keys() -> None:
+    class Keyed(Module):
+        def __init__(self) -> None:
+            self.routes = {ot.node("search", name="tool", trainable=True): ot.node(0.5, name="w", trainable=True),
+                           ot.node("fixed", name="label"): ot.node("x", name="x", trainable=True)}
+
+    model = Keyed()
+    named = model.named_parameters()
+    assert list(named) == ["routes.tool", "routes.tool.key", "routes.label"]
+    assert (named["routes.tool"].data, named["routes.tool.key"].data, named["routes.label"].data) == (0.5, "search", "x")
+    next(iter(model.routes)).set("lookup")  # names do not follow the values
+    assert list(model.named_parameters()) == list(named)
+
+
 def test_cycles_are_walked_once() -> None:
     class Loop(Module):
         def __init__(self) -> None:
