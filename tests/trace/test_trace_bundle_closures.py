@@ -161,3 +161,18 @@ def test_deepcopy_of_a_closure_function_keeps_its_own_code() -> None:
     twin.parameter.set("def fact(n):\n    return 1 if n <= 1 else n + fact(n - 1)\n")
     # the copy's own code runs at the top; the recursive name still refers to the original function
     assert fact(4).data == 24 and twin(4).data == 4 + 6
+
+
+def test_method_of_a_class_defined_in_a_function() -> None:
+    def make(suffix):
+        class Local(Base):
+            @ot.bundle(trainable=True)
+            def greet(self, name):
+                return super().greet(name) + suffix
+
+        return Local
+
+    local = make("!")
+    assert local().greet("di").data == "hello di!"
+    local.greet.parameter.set("def greet(self, name):\n    return suffix + super().greet(name)\n")
+    assert local().greet("di").data == "!hello di"
