@@ -192,7 +192,9 @@ class BundledFunction:
         if isinstance(out, Node):
             reads.append(out)
             out = out._data
-        reads.extend(n for _, n in held_nodes(out))  # nodes inside a returned list, tuple, set or dict
+        held = held_nodes(out)  # nodes inside a returned list, tuple, set or dict
+        if held:
+            reads.extend(n for _, n in held)
         external: tuple[Node, ...] = ()
         if reads:
             known = set(inputs.values())

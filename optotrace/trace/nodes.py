@@ -107,7 +107,7 @@ class Node(NodeOperators):
         if isinstance(out, Node):  # a stored node (n[i], n.getattr(...), a call): its value, and it as a parent
             connect_result("returned", out, inputs)
             out = out._data
-        else:
+        elif isinstance(out, _CONTAINERS):
             for path, held in held_nodes(out):
                 connect_result(f"returned{path}", held, inputs)
         return MessageNode(out, name=op_name, inputs=inputs, op_name=op_name, op_description=description,
