@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import types
 import warnings
 import weakref
 from collections import deque
@@ -151,6 +152,17 @@ class Node(NodeOperators):
         new = type(self).__new__(type(self))
         self._fill_copy(new, lambda value: value)
         return new
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled, a node travels as a detached copy (no parents, children or feedback), like a deep copy."""
+        shell = types.SimpleNamespace()
+        self._fill_copy(shell, lambda value: value)
+        return vars(shell)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for key, value in state.items():
+            setattr(self, key, value)
+        self.id = next_id()  # ids order nodes within one process: the sender's id means nothing here
 
     def _fill_copy(self, new: Any, copy_value: Callable[[Any], Any]) -> None:
         new.name, new.description = self.name, self.description

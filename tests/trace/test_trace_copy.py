@@ -129,3 +129,22 @@ def test_a_module_copied_with_its_optimizer_keeps_them_together() -> None:
     params = collect_parameters(agent)
     twin, twin_params = copy.deepcopy((agent, params))
     assert twin_params == twin.parameters() and not set(map(id, twin_params)) & set(map(id, params))
+
+
+def test_pickled_nodes_arrive_detached() -> None:
+    import pickle
+
+    p, y = _graph()
+    for original in (p, y):
+        got = pickle.loads(pickle.dumps(original))
+        assert type(got) is type(original) and got.id != original.id and got.data == original.data
+        assert got.parents == [] and got.feedback == [] and got.children == []
+    q = pickle.loads(pickle.dumps(p))
+    assert (q.name, q.description, q.constraint, q.trainable) == ("p", "the prompt", "short", True)
+    (q + "?").backward("works")
+    assert len(q.feedback) == 1 and len(p.feedback) == 1
+    try:
+        ot.node(1) / 0
+    except ExecutionError as exc:
+        error = pickle.loads(pickle.dumps(exc.exception_node))
+    assert isinstance(error.exception, ZeroDivisionError) and error.inputs == {}
