@@ -1,0 +1,131 @@
+"""Large and hostile expressions: sums of thousands of terms solve (real HiGHS); what cannot be handled is a
+clean ExpressionError naming the limit; Unicode look-alike names cannot hide one another."""
+
+from __future__ import annotations
+
+import pytest
+
+from optotrace.modeling import ModelSpec, SpecError, classify, solve
+from optotrace.modeling.errors import ExpressionError
+from optotrace.modeling.expression_tree import MAX_CHARS
+
+
+def _spec(variables: list[dict], sense: str, objective: str, constraints: list[dict] | None = None) -> ModelSpec:
+    return ModelSpec.model_validate(
+        {"variables": variables, "objective": {"sense": sense, "expression": objective},
+         "constraints": constraints or []}
+    )
+
+
+@pytest.mark.parametrize("n", [500, 5_000])
+def test_an_explicit_sum_of_thousands_of_terms_solves(n: int) -> None:
+    # max sum(w_i x_i) s.t. sum(x_i) <= 3, 0 <= x_i <= 1: the three largest weights are chosen.
+    weights = [(i * 7919) % 1000 + 1 for i in range(n)]
+    variables = [{"name": f"x{i}", "lower": 0, "upper": 1} for i in range(n)]
+    objective = " + ".join(f"{w}*x{i}" for i, w in enumerate(weights))
+    budget = " + ".join(f"x{i}" for i in range(n)) + " <= 3"
+    spec = _spec(variables, "maximize", objective, [{"name": "budget", "expression": budget}])
+    spec.check()
+    assert classify(spec) == "LP"
+    sol = solve(spec)
+    assert sol.status == "optimal" and sol.solver == "highs"
+    assert sol.objective == pytest.approx(sum(sorted(weights)[-3:]))
+
+
+def test_long_sums_inside_brackets_differences_and_generators() -> None:
+    n = 5_000
+    variables = [{"name": "x", "index": ["I"], "lower": 0, "upper": 2}, {"name": "y", "lower": -10, "upper": 10}]
+    inner = " - ".join(f"x[{i}]" for i in range(n))  # x0 - x1 - ... : at most 2 with every other x at 2
+    spec = ModelSpec.model_validate({
+        "sets": [{"name": "I", "elements": list(range(n))}, {"name": "J", "elements": [0, 1]}],
+        "variables": variables,
+        "objective": {"sense": "maximize", "expression": f"3*({inner}) + y"},
+        "constraints": [  # a long chain inside a generator: y <= sum(0 + 0.5 for j in J) = 1
+            {"name": "y_cap", "expression": "y <= sum(" + " + ".join(["x[j] - x[j]"] * 2_500) + " + 0.5 for j in J)"},
+        ],
+    })
+    sol = solve(spec)
+    assert sol.status == "optimal"
+    assert sol.objective == pytest.approx(3 * 2 + 1.0)
+    assert sol.values["y"] == pytest.approx(1.0)
+
+
+def test_ten_thousand_unary_minuses_are_a_clean_error() -> None:
+    spec = _spec([{"name": "x", "lower": 0, "upper": 1}], "minimize", "-" * 10_000 + "x")
+    with pytest.raises(ExpressionError, match="signs in a row") as info:
+        spec.check()
+    assert "objective" in str(info.value) and len(str(info.value)) < 1_000
+
+
+@pytest.mark.parametrize("text", [
+    "- " * 60 + "x",                      # spaced-out signs
+    "**".join(["x"] * 10_000),            # a tower of powers the parser cannot hold
+    "**".join(["x"] * 1_000),             # one it can, but no walker should
+    "x" + "*x" * 20_000,                  # a product of twenty thousand factors
+    "(x+" * 150 + "x" + ")" * 150,         # brackets nested 150 deep
+    "x + " + "-(" * 120 + "x" + ")" * 120,  # signs each in their own brackets
+])
+def test_pathological_nesting_is_a_clean_error(text: str) -> None:
+    spec = _spec([{"name": "x", "lower": 0, "upper": 1}], "minimize", text)
+    with pytest.raises(ExpressionError) as info:
+        spec.check()
+    message = str(info.value)
+    assert "objective" in message and ("levels deep" in message or "signs in a row" in message)
+    assert len(message) < 1_000
+
+
+def test_an_expression_over_the_size_limit_is_refused() -> None:
+    text = "x + " * (MAX_CHARS // 4 + 10) + "x"
+    spec = _spec([{"name": "x", "lower": 0, "upper": 1}], "minimize", text)
+    with pytest.raises(ExpressionError, match="limit"):
+        spec.check()
+
+
+def test_an_error_in_a_long_sum_points_at_its_term() -> None:
+    terms = [f"x{i}" for i in range(3_000)]
+    terms[2_500] = "x2500 * unknown_name"
+    spec = _spec([{"name": f"x{i}", "lower": 0} for i in range(3_000)], "minimize", " + ".join(terms))
+    with pytest.raises(ExpressionError, match="unknown name 'unknown_name'") as info:
+        spec.check()
+    error = info.value
+    assert error.column is not None and error.expression[error.column:].startswith("unknown_name")
+    assert len(str(error)) < 1_000  # a window around the column, not 20,000 characters
+
+
+def test_rendering_a_long_sum_does_not_recurse() -> None:
+    n = 3_000
+    spec = _spec([{"name": f"x{i}", "lower": 0} for i in range(n)], "minimize",
+                 " + ".join(f"x{i}" for i in range(n)) + " - x0")
+    latex = spec.to_latex()
+    assert r"\mathrm{x0} + \mathrm{x1} + \mathrm{x2}" in latex and r"\mathrm{x2999} - \mathrm{x0}" in latex
+
+
+# -- item 10: Unicode look-alikes --------------------------------------------------------------------------
+def test_full_width_lookalike_names_are_rejected() -> None:
+    spec = _spec([{"name": "x", "lower": 0, "upper": 1}, {"name": "ｘ", "lower": 5, "upper": 6}], "minimize",
+                 "ｘ")
+    with pytest.raises(SpecError, match="Unicode normalization") as info:
+        spec.check()
+    assert "'x'" in str(info.value) and "'ｘ'" in str(info.value)
+
+
+def test_lookalikes_across_kinds_and_constraints_are_rejected() -> None:
+    spec = ModelSpec.model_validate({
+        "data": [{"name": "ﬁx", "value": 1}],  # the ligature ﬁ folds to "fi"
+        "variables": [{"name": "fix", "lower": 0}],
+        "objective": {"sense": "minimize", "expression": "fix"},
+    })
+    with pytest.raises(SpecError, match="Unicode normalization"):
+        spec.check()
+    spec = _spec([{"name": "x", "lower": 0}], "minimize", "x",
+                 [{"name": "cap", "expression": "x <= 1"}, {"name": "ｃａｐ", "expression": "x <= 2"}])
+    with pytest.raises(SpecError, match="Unicode normalization"):
+        spec.check()
+
+
+def test_a_lone_full_width_name_is_normalized_where_declared_and_used() -> None:
+    spec = _spec([{"name": "ｙ", "lower": 2, "upper": 9}], "minimize", "y + 0*ｙ")
+    assert spec.variables[0].name == "y" and spec.variables[0].declared_as == "ｙ"
+    assert spec.variable("ｙ") is spec.variables[0]
+    sol = solve(spec)
+    assert sol.objective == pytest.approx(2.0) and sol.values["y"] == pytest.approx(2.0)
