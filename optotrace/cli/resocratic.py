@@ -8,6 +8,11 @@ from pathlib import Path
 import typer
 
 from optotrace.cli import app
+from optotrace.cli.errors import fail
+from optotrace.cli.paths import existing_input, writable_dir
+
+# What `synth` writes (modeling/resocratic/store.py): --overwrite deletes only a directory that holds these.
+SYNTH_MARKERS = ("run.json", "stages", "scenarios.jsonl", "samples.jsonl", "card.md")
 
 resocratic_app = typer.Typer(
     help="ReSocratic synthesis of optimization-modeling training data.", no_args_is_help=True
@@ -49,10 +54,20 @@ def synth(
     progress: bool = typer.Option(True, help="Show a progress bar per stage."),
 ) -> None:
     """Synthesize scenarios, problems, verified programs and questions into OUT."""
+    from optotrace.cli.paths import holds_results
+    from optotrace.modeling.resocratic.codegen import FRAMEWORKS
     from optotrace.modeling.resocratic.pipeline import SynthConfig, synthesize_dataset
     from optotrace.modeling.resocratic.synthesize import SynthesisPlan
 
+    if framework not in FRAMEWORKS:
+        fail(f"--framework {framework!r}: use one of {', '.join(FRAMEWORKS)}")
+    if eopt is not None:
+        existing_input(eopt, "--eopt")
+    writable_dir(out, "--out")
     if overwrite and out.exists():
+        if not holds_results(out, SYNTH_MARKERS) and any(out.iterdir()):
+            fail(f"--out {out} holds files but no synthesis run; --overwrite deletes only a run written by synth: "
+                 "choose another --out")
         shutil.rmtree(out)
     plan = SynthesisPlan(
         n=n,
@@ -93,8 +108,11 @@ def export(
     fmt: str = typer.Option("chat", "--format", help="'chat' ({'messages': [...]}) or 'completion'."),
 ) -> None:
     """Write the SFT view of a run's samples (train and validation files)."""
-    from optotrace.modeling.resocratic.export import export_run
+    from optotrace.modeling.resocratic.export import FORMATS, export_run
 
+    if fmt not in FORMATS:
+        fail(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
+    existing_input(run_dir, "RUN_DIR", "directory")
     paths = export_run(run_dir, fmt)
     for split, path in paths.items():
         lines = sum(1 for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip())
