@@ -47,8 +47,8 @@ def set_debug(ctx: click.Context, value: bool) -> None:
 
 def describe(exc: BaseException) -> str:
     """One line for the user: what went wrong, naming the file, and what to do."""
-    if isinstance(exc, OSError) and not isinstance(exc, OptotraceError):
-        path = exc.filename if exc.filename is not None else None
+    if isinstance(exc, OSError) and not isinstance(exc, OptotraceError) and exc.filename is not None:
+        path = exc.filename
         what = exc.strerror or exc.__class__.__name__
         hints = {
             FileNotFoundError: "check the path",
@@ -58,12 +58,10 @@ def describe(exc: BaseException) -> str:
             FileExistsError: "choose another path or remove it",
         }
         hint = next((h for kind, h in hints.items() if isinstance(exc, kind)), "check the path and the disk")
-        where = f" {path}" if path is not None else ""
-        if exc.filename2 is not None:
-            where += f" -> {exc.filename2}"
-        return f"{what}:{where} ({hint})" if where else f"{what} ({hint})"
-    text = str(exc).strip() or exc.__class__.__name__
-    return text
+        where = f" {path}" + (f" -> {exc.filename2}" if exc.filename2 is not None else "")
+        return f"{what}:{where} ({hint})"
+    text = " ".join(str(exc).split()) if not isinstance(exc, OptotraceError) else str(exc).strip()
+    return text or exc.__class__.__name__
 
 
 class ErrorReportingGroup(typer.core.TyperGroup):

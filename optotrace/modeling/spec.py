@@ -52,7 +52,9 @@ def _as_index(value: Any) -> Any:
     if value is None:
         return []
     if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
+        value = [part for part in value.split(",") if part.strip()]
+    if isinstance(value, list):
+        return [normalize_name(v) if isinstance(v, str) else v for v in value]
     return value
 
 

@@ -129,3 +129,14 @@ def test_a_lone_full_width_name_is_normalized_where_declared_and_used() -> None:
     assert spec.variable("ｙ") is spec.variables[0]
     sol = solve(spec)
     assert sol.objective == pytest.approx(2.0) and sol.values["y"] == pytest.approx(2.0)
+
+
+def test_index_set_names_are_normalized_like_declarations() -> None:
+    spec = ModelSpec.model_validate({
+        "sets": [{"name": "Ｐ", "elements": ["a", "b"]}],
+        "data": [{"name": "c", "index": ["P"], "value": [1, 2]}],
+        "variables": [{"name": "x", "index": "Ｐ", "lower": 1, "upper": 4}],
+        "objective": {"sense": "minimize", "expression": "sum(c[p] * x[p] for p in Ｐ)"},
+    })
+    assert spec.sets[0].name == "P" and spec.variables[0].index == ["P"]
+    assert solve(spec).objective == pytest.approx(3.0)
