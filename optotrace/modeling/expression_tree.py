@@ -26,7 +26,7 @@ _CHAIN_SPLIT = 32  # a chain with more terms than this is parsed term by term in
 _SIGN_RUN = re.compile(r"(?:[-+~]\s*){" + str(MAX_SIGNS_IN_A_ROW + 1) + ",}")
 _DELIMITERS = frozenset({",", "for", "if", "else", "in", "and", "or", "not", "is", "lambda", ":", ":=", "=", ";",
                          "<", ">", "<=", ">=", "==", "!=", "<>"})
-_OPERAND_END = frozenset({")", "]", "}"})
+_OPERAND_END = frozenset({")", "operand"})  # what a binary + or - follows
 
 
 class Terms(ast.expr):
@@ -131,11 +131,11 @@ def _long_chains(source: str) -> list[tuple[int, int, list[tuple[int, int, int]]
             continue
         text, (_, col), (_, end_col) = tok.string, tok.start, tok.end
         chain = levels[-1]
-        if text in "([{" and tok.type == tokenize.OP:
+        if text in ("(", "[", "{"):
             chain.last = "("
             levels.append(_Chain(end_col, term_start=end_col))
             continue
-        if text in ")]}" and tok.type == tokenize.OP:
+        if text in (")", "]", "}"):
             if len(levels) > 1:
                 close(levels.pop(), col)
             levels[-1].last = ")"
@@ -144,11 +144,10 @@ def _long_chains(source: str) -> list[tuple[int, int, list[tuple[int, int, int]]
             close(chain, col)
             levels[-1] = _Chain(end_col, term_start=end_col)
             continue
-        binary = chain.last and (chain.last in _OPERAND_END or chain.last == "operand")
+        binary = chain.last in _OPERAND_END
         if text in ("+", "-") and binary:
             chain.terms.append((chain.sign, chain.term_start, col))
-            chain.sign, chain.term_start, chain.last = (1 if text == "+" else -1), end_col, ""
-            chain.last = "op"
+            chain.sign, chain.term_start, chain.last = (1 if text == "+" else -1), end_col, "op"
             continue
         is_operand = tok.type in (tokenize.NAME, tokenize.NUMBER, tokenize.STRING)
         chain.last = "operand" if is_operand else "op"

@@ -348,7 +348,7 @@ class Trainer:
             if saved is not None:
                 return self._restore(saved)
             if not self.resume and (self.store.dir / "state.json").exists():
-                log.info("starting a new run in %s (pass resume=True to continue the old one)", self.store.dir)
+                log.warning("replacing the earlier run in %s (pass resume=True to continue it instead)", self.store.dir)
             self.store.clear()
             self.store.write_json("config.json", self._config())
         initial = self.evaluate(self.val) if self.val is not None else None

@@ -140,3 +140,52 @@ def test_index_set_names_are_normalized_like_declarations() -> None:
     })
     assert spec.sets[0].name == "P" and spec.variables[0].index == ["P"]
     assert solve(spec).objective == pytest.approx(3.0)
+
+
+def _evaluate(node: object, env: dict[str, float]) -> float:
+    import ast
+
+    from optotrace.modeling.expression_tree import Factors, Terms
+
+    if isinstance(node, Terms):
+        return sum(s * _evaluate(v, env) for s, v in zip(node.signs, node.values, strict=True))
+    if isinstance(node, Factors):
+        out = 1.0
+        for v, d in zip(node.values, node.divide, strict=True):
+            out = out / _evaluate(v, env) if d else out * _evaluate(v, env)
+        return out
+    if isinstance(node, ast.UnaryOp):
+        return -_evaluate(node.operand, env) if isinstance(node.op, ast.USub) else _evaluate(node.operand, env)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+        return _evaluate(node.left, env) ** _evaluate(node.right, env)
+    if isinstance(node, ast.Constant):
+        return float(node.value)
+    assert isinstance(node, ast.Name)
+    return env[node.id]
+
+
+def test_chain_by_chain_parsing_means_what_python_means() -> None:
+    """The fallback for very long sums (term by term) gives the same value as Python's own reading."""
+    import random
+
+    from optotrace.modeling.expression_tree import _parse_in_chains, flatten, parse_source
+
+    rng = random.Random(7)
+    env = {f"v{i}": rng.uniform(0.5, 2.0) for i in range(10)}
+
+    def expression(depth: int) -> str:
+        pieces = []
+        for k in range(rng.randint(30, 80) if depth < 2 else rng.randint(1, 5)):
+            atom = rng.choice([f"v{rng.randrange(10)}", f"{rng.randint(1, 9)}", f"-v{rng.randrange(10)}"])
+            if depth < 2 and rng.random() < 0.1:
+                atom = f"{rng.choice(['', '-', '2*'])}({expression(depth + 1)})"
+            if rng.random() < 0.3:
+                atom += rng.choice(["*", "/"]) + f"v{rng.randrange(10)}"
+            pieces.append(("" if k == 0 else rng.choice([" + ", " - ", "+", "-"])) + atom)
+        return "".join(pieces)
+
+    for _ in range(25):
+        text = expression(0)
+        expected = eval(text, {}, dict(env))  # our own generated arithmetic, for the reference value only
+        assert _evaluate(parse_source(text), env) == pytest.approx(expected)
+        assert _evaluate(flatten(_parse_in_chains(text)), env) == pytest.approx(expected)
