@@ -20,6 +20,31 @@ resocratic_app = typer.Typer(
 app.add_typer(resocratic_app, name="resocratic")
 
 
+def _check_numbers(**values: float) -> None:
+    """Each option's allowed range, checked before anything is written or any LLM is called."""
+    ranges = {
+        "n": (1, None), "linear_ratio": (0, 1), "seeds_per_prompt": (1, 3), "max_tokens": (1, None),
+        "concurrency": (1, None), "workers": (1, None), "dedup_threshold": (0, 1), "rtol": (0, None),
+        "atol": (0, None), "validation_fraction": (0, 1),
+    }
+    for name, value in values.items():
+        low, high = ranges[name]
+        if value < low or (high is not None and value > high):
+            allowed = f"from {low} to {high}" if high is not None else f"at least {low}"
+            fail(f"--{name.replace('_', '-')} {value}: give a value {allowed}")
+
+
+def _check_eopt(path: Path) -> None:
+    import json
+
+    try:
+        items = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        fail(f"--eopt {path} is not valid JSON ({exc}); give OptiBench's e-opt.json (a list of items)")
+    if not isinstance(items, list):
+        fail(f"--eopt {path} holds a JSON {type(items).__name__}, not the list of items of OptiBench's e-opt.json")
+
+
 @resocratic_app.command()
 def synth(
     out: Path = typer.Option(
@@ -61,8 +86,11 @@ def synth(
 
     if framework not in FRAMEWORKS:
         fail(f"--framework {framework!r}: use one of {', '.join(FRAMEWORKS)}")
+    _check_numbers(n=n, linear_ratio=linear_ratio, seeds_per_prompt=seeds_per_prompt, max_tokens=max_tokens,
+                   concurrency=concurrency, workers=workers, dedup_threshold=dedup_threshold, rtol=rtol, atol=atol,
+                   validation_fraction=validation_fraction)
     if eopt is not None:
-        existing_input(eopt, "--eopt")
+        _check_eopt(existing_input(eopt, "--eopt"))
     writable_dir(out, "--out")
     if overwrite and out.exists():
         if not holds_results(out, SYNTH_MARKERS) and any(out.iterdir()):

@@ -122,6 +122,11 @@ def test_bad_option_values(tmp_path: Path) -> None:
     assert_user_error(invoke("resocratic", "synth", "--out", str(tmp_path / "s"), "--framework", "fortran"),
                       "--framework")
     assert_user_error(invoke("resocratic", "export", str(tmp_path), "--format", "xml"), "xml")
+    synth = ["resocratic", "synth", "--out", str(tmp_path / "s"), "--model", "scripted"]
+    assert_user_error(invoke(*synth, "--linear-ratio", "2"), "--linear-ratio")
+    assert_user_error(invoke(*synth, "--seeds-per-prompt", "9"), "--seeds-per-prompt")
+    assert_user_error(invoke(*synth, "--eopt", str(params)), "--eopt", "not valid JSON")
+    assert not (tmp_path / "s").exists()  # refused before anything was written
     script = tmp_path / "broken_example.py"
     script.write_text("def main(:\n")
     assert_user_error(invoke("train", str(script), "--run-dir", str(tmp_path / "r")), str(script), "line 1")
