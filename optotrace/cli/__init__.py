@@ -12,7 +12,7 @@ from optotrace import __version__
 from optotrace.cli.errors import ErrorReportingGroup, set_debug
 
 app = typer.Typer(help="optotrace: optimize LLM-agent workflows.", no_args_is_help=True, add_completion=False,
-                  cls=ErrorReportingGroup, pretty_exceptions_show_locals=False)
+                  cls=ErrorReportingGroup, pretty_exceptions_enable=False)
 
 
 def _version(value: bool) -> None:
