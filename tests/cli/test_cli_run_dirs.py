@@ -35,7 +35,7 @@ def test_train_may_use_an_existing_directory_without_a_run(tmp_path: Path) -> No
     assert (run / "notes.txt").read_text() == "mine" and (run / "state.json").exists()
 
 
-def test_demo_keeps_an_earlier_demo(tmp_path: Path, monkeypatch: object) -> None:
+def test_demo_keeps_an_earlier_demo(tmp_path: Path) -> None:
     base = tmp_path / "runs" / "demo"
     assert fresh_run_dir(str(base)) == str(base)
     base.mkdir(parents=True)
