@@ -27,6 +27,8 @@ class _FieldError(Exception):
 def parse_records(text: str, source: str = "") -> tuple[list[Any], list[RecordIssue]]:
     """A JSON array, a JSON object holding one array, or JSONL (one record a line; bad lines become issues)."""
     stripped = text.lstrip()
+    if not stripped:
+        raise DataSourceError(f"{source or 'the data file'} is empty; re-download it or give the path of the full file")
     if stripped.startswith("["):
         try:
             data = json.loads(text)

@@ -1,12 +1,18 @@
-"""`optotrace ...`: the one place that wires every part together. Each command group lives in its own module."""
+"""`optotrace ...`: the one place that wires every part together. Each command group lives in its own module.
+
+A user's mistake (any OptotraceError, or an OS error on one of their paths) ends as one line on stderr and exit
+code 2 (see errors.py); `--debug` or OPTOTRACE_DEBUG=1 shows the traceback instead.
+"""
 
 from __future__ import annotations
 
 import typer
 
 from optotrace import __version__
+from optotrace.cli.errors import ErrorReportingGroup, set_debug
 
-app = typer.Typer(help="optotrace: optimize LLM-agent workflows.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(help="optotrace: optimize LLM-agent workflows.", no_args_is_help=True, add_completion=False,
+                  cls=ErrorReportingGroup, pretty_exceptions_enable=False)
 
 
 def _version(value: bool) -> None:
@@ -17,9 +23,12 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    debug: bool = typer.Option(False, "--debug", help="Show the full traceback of an error (or OPTOTRACE_DEBUG=1)."),
 ) -> None:
     """optotrace command line."""
+    set_debug(ctx, debug)
 
 
 def _register() -> None:
@@ -31,7 +40,12 @@ _register()
 
 
 def main() -> None:
-    app()
+    import sys
+
+    args = sys.argv[1:]
+    if "--debug" in args:  # accepted anywhere on the line, not only before the command
+        args = ["--debug", *(a for a in args if a != "--debug")]
+    app(args=args, prog_name="optotrace")
 
 
 if __name__ == "__main__":

@@ -3,22 +3,42 @@ model and prints the validation accuracy before and after, and where the run was
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from optotrace.cli import app
+
+DEFAULT_RUN_DIR = "runs/demo"
+
+
+def fresh_run_dir(base: str) -> str:
+    """`base`, or base-2, base-3, ... : the first that holds no earlier run (an earlier demo is kept)."""
+    from optotrace.cli.paths import holds_results
+    from optotrace.cli.train import RUN_MARKERS
+
+    candidate, n = base, 1
+    while holds_results(Path(candidate), RUN_MARKERS) or (Path(candidate).exists() and not Path(candidate).is_dir()):
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
 
 
 @app.command()
 def demo(
     model: str = typer.Option("local", "--model", "-m", help="LLM spec (default: the embedded model)"),
     steps: int = typer.Option(None, "--steps", help="optimization steps (default: the example's)"),
-    run_dir: str = typer.Option("runs/demo", "--run-dir", help="where the run is written"),
+    run_dir: str = typer.Option(None, "--run-dir",
+                                help=f"where the run is written (default {DEFAULT_RUN_DIR}, or {DEFAULT_RUN_DIR}-2, "
+                                     "... when an earlier demo is there)"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="replace an earlier run in --run-dir"),
 ) -> None:
     """Run the prompt-optimization example and print the before and after scores."""
     from optotrace.cli.train import run_example
 
+    target = run_dir or fresh_run_dir(DEFAULT_RUN_DIR)
     typer.echo(f"optimizing the review classifier's instruction with {model} ...")
-    out = run_example("prompt", model, steps, run_dir)
+    out = run_example("prompt", model, steps, target, overwrite=overwrite, resumable=False)
     typer.echo(f"validation accuracy before: {out['before']:.0%}")
     typer.echo(f"validation accuracy after:  {out['after']:.0%}")
     typer.echo(f"best instruction: {out['instruction']!r}")

@@ -8,11 +8,41 @@ from pathlib import Path
 import typer
 
 from optotrace.cli import app
+from optotrace.cli.errors import fail
+from optotrace.cli.paths import existing_input, writable_dir
+
+# What `synth` writes (modeling/resocratic/store.py): --overwrite deletes only a directory that holds these.
+SYNTH_MARKERS = ("run.json", "stages", "scenarios.jsonl", "samples.jsonl", "card.md")
 
 resocratic_app = typer.Typer(
     help="ReSocratic synthesis of optimization-modeling training data.", no_args_is_help=True
 )
 app.add_typer(resocratic_app, name="resocratic")
+
+
+def _check_numbers(**values: float) -> None:
+    """Each option's allowed range, checked before anything is written or any LLM is called."""
+    ranges = {
+        "n": (1, None), "linear_ratio": (0, 1), "seeds_per_prompt": (1, 3), "max_tokens": (1, None),
+        "concurrency": (1, None), "workers": (1, None), "dedup_threshold": (0, 1), "rtol": (0, None),
+        "atol": (0, None), "validation_fraction": (0, 1),
+    }
+    for name, value in values.items():
+        low, high = ranges[name]
+        if value < low or (high is not None and value > high):
+            allowed = f"from {low} to {high}" if high is not None else f"at least {low}"
+            fail(f"--{name.replace('_', '-')} {value}: give a value {allowed}")
+
+
+def _check_eopt(path: Path) -> None:
+    import json
+
+    try:
+        items = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        fail(f"--eopt {path} is not valid JSON ({exc}); give OptiBench's e-opt.json (a list of items)")
+    if not isinstance(items, list):
+        fail(f"--eopt {path} holds a JSON {type(items).__name__}, not the list of items of OptiBench's e-opt.json")
 
 
 @resocratic_app.command()
@@ -49,10 +79,23 @@ def synth(
     progress: bool = typer.Option(True, help="Show a progress bar per stage."),
 ) -> None:
     """Synthesize scenarios, problems, verified programs and questions into OUT."""
+    from optotrace.cli.paths import holds_results
+    from optotrace.modeling.resocratic.codegen import FRAMEWORKS
     from optotrace.modeling.resocratic.pipeline import SynthConfig, synthesize_dataset
     from optotrace.modeling.resocratic.synthesize import SynthesisPlan
 
+    if framework not in FRAMEWORKS:
+        fail(f"--framework {framework!r}: use one of {', '.join(FRAMEWORKS)}")
+    _check_numbers(n=n, linear_ratio=linear_ratio, seeds_per_prompt=seeds_per_prompt, max_tokens=max_tokens,
+                   concurrency=concurrency, workers=workers, dedup_threshold=dedup_threshold, rtol=rtol, atol=atol,
+                   validation_fraction=validation_fraction)
+    if eopt is not None:
+        _check_eopt(existing_input(eopt, "--eopt"))
+    writable_dir(out, "--out")
     if overwrite and out.exists():
+        if not holds_results(out, SYNTH_MARKERS) and any(out.iterdir()):
+            fail(f"--out {out} holds files but no synthesis run; --overwrite deletes only a run written by synth: "
+                 "choose another --out")
         shutil.rmtree(out)
     plan = SynthesisPlan(
         n=n,
@@ -93,8 +136,11 @@ def export(
     fmt: str = typer.Option("chat", "--format", help="'chat' ({'messages': [...]}) or 'completion'."),
 ) -> None:
     """Write the SFT view of a run's samples (train and validation files)."""
-    from optotrace.modeling.resocratic.export import export_run
+    from optotrace.modeling.resocratic.export import FORMATS, export_run
 
+    if fmt not in FORMATS:
+        fail(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
+    existing_input(run_dir, "RUN_DIR", "directory")
     paths = export_run(run_dir, fmt)
     for split, path in paths.items():
         lines = sum(1 for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip())

@@ -9,6 +9,8 @@ from typing import Any
 import typer
 
 from optotrace.cli import app
+from optotrace.cli.errors import fail
+from optotrace.cli.paths import existing_input
 
 runs = typer.Typer(help="Inspect training runs written by the Trainer.", no_args_is_help=True)
 app.add_typer(runs, name="runs")
@@ -22,6 +24,13 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        fail(f"{path} is damaged (not valid JSON: {exc}); restore it or rerun the training")
+
+
 @runs.command("show")
 def show(
     run_dir: Path = typer.Argument(..., help="a run directory (with state.json)"),
@@ -31,15 +40,19 @@ def show(
     from rich.console import Console
     from rich.table import Table
 
+    existing_input(run_dir, "RUN_DIR", "directory")
     state_path = run_dir / "state.json"
     if not state_path.exists():
-        raise typer.BadParameter(f"{run_dir} has no state.json: not a training run directory (or nothing finished)")
-    state = json.loads(state_path.read_text())
+        fail(f"{run_dir} has no state.json: not a training run directory (or nothing finished)")
+    state = _read_json(state_path)
+    if not isinstance(state, dict):
+        fail(f"{state_path} is not a run state (a JSON object); restore it or rerun the training")
     console = Console()
     table = Table(title=f"run {run_dir}")
     for col in ("step", "epoch", "train", "val", "best", "applied", "rejected", "errors", "tokens", "cost $", "s"):
         table.add_column(col, justify="right")
-    for h in state.get("history", []):
+    history = state.get("history")
+    for h in (h for h in (history if isinstance(history, list) else []) if isinstance(h, dict)):
         table.add_row(*(_fmt(h.get(k)) for k in ("step", "epoch", "train_score", "val_score", "best_score",
                                                  "applied", "rejected", "errors", "tokens")),
                       f"{h.get('cost_usd') or 0:.4f}", _fmt(h.get("seconds")))
@@ -51,13 +64,19 @@ def show(
         status = "finished"
     console.print(f"steps: {done}/{total_steps} ({status}); initial val score {_fmt(state.get('initial_val_score'))}; "
                   f"best score {_fmt(state.get('best_score'))} at step {state.get('best_step')}")
-    rejected = [r for opt in state.get("optimizers", []) if isinstance(opt, dict) for r in opt.get("rejected", [])]
+    optimizers = state.get("optimizers")
+    rejected = [r for opt in (optimizers if isinstance(optimizers, list) else []) if isinstance(opt, dict)
+                for r in (opt.get("rejected") or []) if isinstance(r, dict)]
     if rejected:
-        console.print(f"rejected suggestions: {len(rejected)}; last: step {rejected[-1]['step']}, "
-                      f"{rejected[-1]['name']}: {rejected[-1]['reason']}")
-    best_file = run_dir / "params" / f"step_{int(state.get('best_step') or 0):05d}.json"
+        last = rejected[-1]
+        console.print(f"rejected suggestions: {len(rejected)}; last: step {last.get('step')}, "
+                      f"{last.get('name')}: {last.get('reason')}")
+    best_step = state.get("best_step")
+    best_file = run_dir / "params" / f"step_{best_step if isinstance(best_step, int) else 0:05d}.json"
     if values and best_file.exists():
-        params = json.loads(best_file.read_text()).get("parameters", {})
+        saved = _read_json(best_file)
+        params = saved.get("parameters") if isinstance(saved, dict) else None
+        params = params if isinstance(params, dict) else {}
         console.print("best parameters:")
         for name, entry in params.items():
             text = entry.get("value") if isinstance(entry, dict) else entry

@@ -10,6 +10,8 @@ from typing import Any
 import typer
 
 from optotrace.cli import app
+from optotrace.cli.errors import fail
+from optotrace.cli.paths import guard_run_dir
 
 EXAMPLES = {
     "prompt": "prompt_optimization.py",
@@ -33,28 +35,42 @@ def find_example(name: str) -> Path:
     for folder in _examples_dirs():
         if (folder / file).exists():
             return folder / file
-    raise typer.BadParameter(
-        f"no example {name!r}; use one of {', '.join(EXAMPLES)} or a path to a script defining main(model=, "
-        "steps=, run_dir=)"
-    )
+    fail(f"no example {name!r}; use one of {', '.join(EXAMPLES)} or a path to a script defining main(model=, "
+         "steps=, run_dir=)")
 
 
 def load_example(path: Path) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"optotrace_example_{path.stem}", path)
     if spec is None or spec.loader is None:
-        raise typer.BadParameter(f"cannot import {path}")
+        fail(f"cannot import {path}: give a Python script (.py)")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        fail(f"{path} does not compile (line {exc.lineno}: {exc.msg}); fix the script")
     if not callable(getattr(module, "main", None)):
-        raise typer.BadParameter(f"{path} has no main(model=, steps=, run_dir=) function")
+        fail(f"{path} has no main(model=, steps=, run_dir=) function")
     return module
 
 
+# What a Trainer writes in its run directory (optotrace.optimizers.run_store): its presence means an earlier run.
+RUN_MARKERS = ("state.json", "config.json", "steps", "params", "metrics.jsonl", "summary.json")
+
+
+def default_run_dir(name: str) -> str:
+    return f"runs/{find_example(name).stem}"
+
+
 def run_example(name: str, model: str | None, steps: int | None, run_dir: str | None, base_url: str | None = None,
-                resume: bool = False) -> dict[str, Any]:
+                resume: bool = False, overwrite: bool = False, resumable: bool = True) -> dict[str, Any]:
     path = find_example(name)
+    if steps is not None and steps < 1:
+        fail(f"--steps {steps}: give a positive number of steps")
+    target = run_dir or f"runs/{path.stem}"
+    guard_run_dir(target, "--run-dir", markers=RUN_MARKERS, resume=resume, overwrite=overwrite,
+                  resumable=resumable)
     module = load_example(path)
-    kwargs: dict[str, Any] = {"model": model, "steps": steps, "run_dir": run_dir or f"runs/{path.stem}"}
+    kwargs: dict[str, Any] = {"model": model, "steps": steps, "run_dir": target}
     if base_url:
         from optotrace.llm import get_llm
 
@@ -72,9 +88,11 @@ def train(
     run_dir: str = typer.Option(None, "--run-dir", help="where the run is written (default runs/EXAMPLE)"),
     base_url: str = typer.Option(None, "--base-url", help="an OpenAI-compatible endpoint for openai:MODEL"),
     resume: bool = typer.Option(False, "--resume", help="continue the run in --run-dir from its last step"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="replace an earlier run in --run-dir"),
 ) -> None:
-    """Optimize an example's parameters and print the scores before and after."""
-    out = run_example(example, model, steps, run_dir, base_url, resume)
+    """Optimize an example's parameters and print the scores before and after. An earlier run in --run-dir is
+    continued with --resume or replaced with --overwrite; without either the command refuses to touch it."""
+    out = run_example(example, model, steps, run_dir, base_url, resume, overwrite)
     before, after = out.get("before"), out.get("after")
     fmt = (lambda v: "n/a" if v is None else f"{v:.3f}")  # noqa: E731
     typer.echo(f"{out.get('example', example)}: score before {fmt(before)}, after {fmt(after)} "

@@ -10,38 +10,18 @@ from typing import Any
 
 import pyomo.environ as pyo
 
+from optotrace.modeling.check import var_bounds
+from optotrace.modeling.constraint_rows import add_rows, constraint_rows, is_const
 from optotrace.modeling.data import Key, table
-from optotrace.modeling.errors import ExpressionError, SpecError
-from optotrace.modeling.expressions import parse_bindings, parse_constraint, parse_expression
+from optotrace.modeling.errors import ExpressionError
+from optotrace.modeling.expressions import Factors, Terms, parse_bindings, parse_constraint, parse_expression
 from optotrace.modeling.sets import element_lookup
-from optotrace.modeling.spec import Element, ModelSpec, Variable
+from optotrace.modeling.spec import Element, ModelSpec
 
 Value = Any  # a float (constant) or a Pyomo expression
+__all__ = ["Compiler", "build", "component_of", "is_const", "var_bounds"]
 _DOMAINS = {"continuous": pyo.Reals, "integer": pyo.Integers, "binary": pyo.Binary}
 _FUNCS = {"sqrt": (math.sqrt, pyo.sqrt), "exp": (math.exp, pyo.exp), "log": (math.log, pyo.log)}
-
-
-def is_const(v: Value) -> bool:
-    return isinstance(v, (int, float))
-
-
-def var_bounds(v: Variable) -> tuple[float | None, float | None]:
-    """The variable's bounds after the domain's own (binary: within [0, 1]); SpecError when inconsistent."""
-    lo, hi = v.lower, v.upper
-    what = f"variable '{v.name}'"
-    for bound in (lo, hi):
-        if bound is not None and math.isnan(bound):
-            raise SpecError(f"{what} has a NaN bound")
-    if v.domain == "binary":
-        if (lo is not None and lo > 1) or (hi is not None and hi < 0):
-            raise SpecError(f"{what} is binary but its bounds [{lo}, {hi}] exclude both 0 and 1")
-        lo = 0.0 if lo is None else max(lo, 0.0)
-        hi = 1.0 if hi is None else min(hi, 1.0)
-    if lo is not None and hi is not None and lo > hi:
-        raise SpecError(f"{what} has lower bound {lo} above upper bound {hi}; swap or fix them")
-    if v.domain == "integer" and lo is not None and hi is not None and math.floor(hi) < math.ceil(lo):
-        raise SpecError(f"{what} is integer but no integer lies in [{lo}, {hi}]")
-    return (None if lo is None or lo == -math.inf else lo, None if hi is None or hi == math.inf else hi)
 
 
 class Compiler:
@@ -147,6 +127,10 @@ class Compiler:
         if isinstance(node, ast.UnaryOp):
             v = self.expr(node.operand, env, -sign if isinstance(node.op, ast.USub) else sign)
             return -v if isinstance(node.op, ast.USub) else v
+        if isinstance(node, Terms):
+            return self.terms(node, env, sign)
+        if isinstance(node, Factors):
+            return self.factors(node, env, sign)
         if isinstance(node, ast.BinOp):
             return self.binop(node, env, sign)
         if isinstance(node, ast.Call):
@@ -180,8 +164,7 @@ class Compiler:
             return var
         if n in self.sets:
             raise self.fail(f"'{n}' is a set: iterate over it, e.g. sum(... for i in {n})", node)
-        known = sorted([*self.vars, *self.data, *env])
-        raise self.fail(f"unknown name '{n}' (known: {', '.join(known) or 'none'})", node)
+        raise self.fail(f"unknown name '{n}' (known: {_some(sorted([*self.vars, *self.data, *env]))})", node)
 
     def subscript(self, node: ast.Subscript, env: dict[str, Element]) -> Value:
         assert isinstance(node.value, ast.Name)
@@ -195,9 +178,7 @@ class Compiler:
         elif n in self.sets or n in env:
             raise self.fail(f"'{n}' cannot be indexed: only variables and data can", node)
         else:
-            raise self.fail(
-                f"unknown name '{n}' (known: {', '.join(sorted([*self.vars, *self.data]))})", node.value
-            )
+            raise self.fail(f"unknown name '{n}' (known: {_some(sorted([*self.vars, *self.data]))})", node.value)
         if len(key) != len(index):
             want = f"{len(index)} ({', '.join(index)})" if index else "none: it is a scalar"
             raise self.fail(f"'{n}' takes {want} indices, got {len(key)}", node)
@@ -212,30 +193,51 @@ class Compiler:
             return target[tuple(resolved)]
         return target[resolved[0] if len(resolved) == 1 else tuple(resolved)]
 
+    def terms(self, node: Terms, env: dict[str, Element], sign: int) -> Value:
+        """An n-ary sum: constants folded, the rest summed in one Pyomo expression."""
+        constant = 0.0
+        total: Value = None
+        for s, value in zip(node.signs, node.values, strict=True):
+            v = self.expr(value, env, sign * s)
+            if is_const(v):
+                constant += s * v
+                continue
+            v = v if s > 0 else -v
+            total = v if total is None else total + v
+        if total is None:
+            return constant
+        return total + constant if constant else total
+
+    def factors(self, node: Factors, env: dict[str, Element], sign: int) -> Value:
+        """An n-ary product: a constant factor keeps (or flips) the position of a single other factor."""
+        constant = 1.0
+        rest: list[tuple[ast.expr, bool, Value]] = []
+        for value, divide in zip(node.values, node.divide, strict=True):
+            v = self.expr(value, env, 0) if self.may_const(value) else None
+            if v is not None and is_const(v):
+                if divide and v == 0:
+                    raise self.fail("division by zero", value)
+                constant = constant / v if divide else constant * v
+            else:
+                rest.append((value, divide, v))
+        if not rest:
+            return constant
+        if len(rest) == 1 and not rest[0][1]:
+            value, _, v = rest[0]
+            v = v if v is not None else self.expr(value, env, sign * _sgn(constant))
+            return v if constant == 1 else constant * v
+        result: Value = None
+        for value, divide, v in rest:
+            v = v if v is not None else self.expr(value, env, 0)
+            if divide:
+                result = (1.0 if result is None else result) / v
+            else:
+                result = v if result is None else result * v
+        return result if constant == 1 else constant * result
+
     def binop(self, node: ast.BinOp, env: dict[str, Element], sign: int) -> Value:
+        """%, // and ** (sums and products arrive as Terms and Factors)."""
         op = node.op
-        if isinstance(op, (ast.Add, ast.Sub)):
-            left = self.expr(node.left, env, sign)
-            right = self.expr(node.right, env, -sign if isinstance(op, ast.Sub) else sign)
-            return left + right if isinstance(op, ast.Add) else left - right
-        if isinstance(op, ast.Mult):
-            # A constant factor keeps (or flips) the position of the other one.
-            left = self.expr(node.left, env, 0) if self.may_const(node.left) else None
-            if left is not None and is_const(left):
-                return left * self.expr(node.right, env, sign * _sgn(left))
-            right = self.expr(node.right, env, 0) if self.may_const(node.right) else None
-            if right is not None and is_const(right):
-                return self.expr(node.left, env, sign * _sgn(right)) * right
-            a = left if left is not None else self.expr(node.left, env, 0)
-            b = right if right is not None else self.expr(node.right, env, 0)
-            return a * b
-        if isinstance(op, ast.Div):
-            right = self.expr(node.right, env, 0)
-            if is_const(right):
-                if right == 0:
-                    raise self.fail("division by zero", node.right)
-                return self.expr(node.left, env, sign * _sgn(right)) * (1.0 / right)
-            return self.expr(node.left, env, 0) / right
         if isinstance(op, (ast.Mod, ast.FloorDiv)):
             a, b = self.expr(node.left, env, 0), self.expr(node.right, env, 0)
             if not (is_const(a) and is_const(b)) or b == 0:
@@ -313,6 +315,14 @@ class Compiler:
         return t
 
 
+def _some(names: list[str], limit: int = 12) -> str:
+    """Names for a message: all of a few, the first `limit` of many."""
+    if not names:
+        return "none"
+    shown = ", ".join(names[:limit])
+    return shown if len(names) <= limit else f"{shown}, ... ({len(names)} in all)"
+
+
 def _sgn(x: float) -> int:
     return 1 if x > 0 else -1 if x < 0 else 0
 
@@ -370,60 +380,10 @@ def build(spec: ModelSpec) -> pyo.ConcreteModel:
             c.at(item + " ('for' clause)", binding.text, binding.shift)
             envs = list(c.bindings(binding.generators, {}))
         c.at(item, con.expression)
-        rows = [(tuple(env.values()), row) for env in envs for row in _rows(c, parsed.parts, parsed.ops, env)]
-        _add_rows(m, con.name, rows, bool(con.for_each))
+        rows = [(tuple(env.values()), row) for env in envs
+                for row in constraint_rows(c, parsed.parts, parsed.ops, env)]
+        add_rows(m, con.name, rows, bool(con.for_each), _component_name)
     return m
-
-
-def _rows(c: Compiler, parts: list[ast.expr], ops: list[str], env: dict[str, Element]) -> list[Any]:
-    """Pyomo relational expressions (or True/False for ones without variables) of one constraint instance."""
-    signs = {"<=": (1, -1), ">=": (-1, 1), "==": (0, 0)}
-    if len(ops) == 2:
-        lo = c.expr(parts[0], env, signs[ops[0]][0])
-        mid = c.expr(parts[1], env, 0)
-        hi = c.expr(parts[2], env, signs[ops[1]][1])
-        if ops[0] == ">=":
-            lo, hi = hi, lo
-        if is_const(lo) and is_const(hi) and not is_const(mid):
-            return [pyo.inequality(lo, mid, hi)]
-        first = [_relation(lo, "<=", mid)] if ops[0] == "<=" else [_relation(mid, "<=", lo)]
-        second = [_relation(mid, "<=", hi)] if ops[0] == "<=" else [_relation(hi, "<=", mid)]
-        return first + second
-    a = c.expr(parts[0], env, signs[ops[0]][0])
-    b = c.expr(parts[1], env, signs[ops[0]][1])
-    return [_relation(a, ops[0], b)]
-
-
-def _relation(a: Value, op: str, b: Value) -> Any:
-    if is_const(a) and is_const(b):
-        return (
-            bool(a <= b + 1e-9) if op == "<=" else bool(a >= b - 1e-9) if op == ">=" else abs(a - b) <= 1e-9
-        )
-    return a <= b if op == "<=" else a >= b if op == ">=" else a == b
-
-
-def _add_rows(m: pyo.ConcreteModel, name: str, rows: list[tuple[Key, Any]], family: bool) -> None:
-    live = [(k, r) for k, r in rows if r is not True]
-    if any(r is False for _, r in live):
-        # A constraint without variables that never holds: the model is infeasible, which is a result.
-        bad = pyo.Var(bounds=(0, 0))
-        m.add_component(_component_name(m, f"_{name}_never_holds"), bad)
-        live = [(k, bad >= 1 if r is False else r) for k, r in live]
-    if not live:
-        return
-    keys = [k[0] if len(k) == 1 else k for k, _ in live]
-    if not family and len(live) == 1:
-        component: Any = pyo.Constraint(expr=live[0][1])
-    elif family and len(set(keys)) == len(keys):
-        exprs = dict(zip(keys, (r for _, r in live), strict=True))
-        component = pyo.Constraint(keys, rule=lambda _m, *k: exprs[k[0] if len(k) == 1 else tuple(k)])
-    else:
-        component = pyo.ConstraintList()
-        m.add_component(_component_name(m, name), component)
-        for _, r in live:
-            component.add(r)
-        return
-    m.add_component(_component_name(m, name), component)
 
 
 def component_of(model: pyo.Block, name: str) -> Any:

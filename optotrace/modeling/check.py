@@ -2,28 +2,35 @@
 
 from __future__ import annotations
 
+import math
+
 from optotrace.modeling.errors import SpecError
-from optotrace.modeling.spec import ModelSpec
+from optotrace.modeling.spec import ModelSpec, Variable
 
 
 def check_structure(spec: ModelSpec) -> None:
     """Unique names, declared index sets, distinct set elements, consistent bounds (expressions: see build)."""
-    from optotrace.modeling.build import var_bounds
-
-    seen: dict[str, str] = {}
-    items = [("set", s.name) for s in spec.sets] + [("data", d.name) for d in spec.data]
-    items += [("variable", v.name) for v in spec.variables]
-    for kind, name in items:
+    seen: dict[str, tuple[str, str]] = {}
+    items = [("set", s) for s in spec.sets] + [("data", d) for d in spec.data]
+    items += [("variable", v) for v in spec.variables]
+    for kind, item in items:
+        name, spelled = item.name, item.declared_as
         if name in seen:
+            first_kind, first_spelled = seen[name]
+            if first_spelled != spelled:
+                raise SpecError(_lookalike(f"the {first_kind} '{first_spelled}'", f"the {kind} '{spelled}'", name))
             raise SpecError(
-                f"the name '{name}' is used for a {seen[name]} and a {kind}; names must be unique"
+                f"the name '{name}' is used for a {first_kind} and a {kind}; names must be unique"
             )
-        seen[name] = kind
-    constraint_names: set[str] = set()
+        seen[name] = (kind, spelled)
+    constraint_names: dict[str, str] = {}
     for con in spec.constraints:
         if con.name in constraint_names:
+            if constraint_names[con.name] != con.declared_as:
+                raise SpecError(_lookalike(f"the constraint '{constraint_names[con.name]}'",
+                                           f"the constraint '{con.declared_as}'", con.name))
             raise SpecError(f"two constraints are named '{con.name}'; give each a unique name")
-        constraint_names.add(con.name)
+        constraint_names[con.name] = con.declared_as
     for s in spec.sets:
         if len({str(e) for e in s.elements}) != len(s.elements):
             raise SpecError(f"set '{s.name}' lists an element twice: {s.elements}")
@@ -40,8 +47,34 @@ def check_structure(spec: ModelSpec) -> None:
         var_bounds(v)
 
 
+def _lookalike(first: str, second: str, folded: str) -> str:
+    return (
+        f"{first} and {second} are the same name '{folded}' after Unicode normalization (NFKC folds "
+        "full-width and other look-alike characters into plain ones, as Python does); rename one of them"
+    )
+
+
 def check_spec(spec: ModelSpec) -> None:
     """Everything: the structure, then every expression, by building the model once."""
     from optotrace.modeling.build import build
 
     build(spec)
+
+
+def var_bounds(v: Variable) -> tuple[float | None, float | None]:
+    """The variable's bounds after the domain's own (binary: within [0, 1]); SpecError when inconsistent."""
+    lo, hi = v.lower, v.upper
+    what = f"variable '{v.name}'"
+    for bound in (lo, hi):
+        if bound is not None and math.isnan(bound):
+            raise SpecError(f"{what} has a NaN bound")
+    if v.domain == "binary":
+        if (lo is not None and lo > 1) or (hi is not None and hi < 0):
+            raise SpecError(f"{what} is binary but its bounds [{lo}, {hi}] exclude both 0 and 1")
+        lo = 0.0 if lo is None else max(lo, 0.0)
+        hi = 1.0 if hi is None else min(hi, 1.0)
+    if lo is not None and hi is not None and lo > hi:
+        raise SpecError(f"{what} has lower bound {lo} above upper bound {hi}; swap or fix them")
+    if v.domain == "integer" and lo is not None and hi is not None and math.floor(hi) < math.ceil(lo):
+        raise SpecError(f"{what} is integer but no integer lies in [{lo}, {hi}]")
+    return (None if lo is None or lo == -math.inf else lo, None if hi is None or hi == math.inf else hi)

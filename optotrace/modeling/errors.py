@@ -25,10 +25,26 @@ class ExpressionError(SpecError):
         self.expression = expression
         self.problem = problem
         self.column = column
-        lines = [f"{item}: {problem}", f"    {expression}"]
-        if column is not None:
-            lines.append("    " + " " * column + "^")
+        shown, at = _window(expression, column)
+        lines = [f"{item}: {problem}", f"    {shown}"]
+        if at is not None:
+            lines.append("    " + " " * at + "^")
         super().__init__("\n".join(lines))
+
+
+_WINDOW = 160
+
+
+def _window(text: str, column: int | None) -> tuple[str, int | None]:
+    """A long expression is shown around the offending column only (a sum of thousands of terms stays readable)."""
+    text = text.replace("\n", " ")
+    if len(text) <= _WINDOW:
+        return text, column
+    centre = min(max(column or 0, 0), len(text))
+    start = max(0, min(centre - _WINDOW // 2, len(text) - _WINDOW))
+    end = start + _WINDOW
+    shown = ("... " if start else "") + text[start:end] + (" ..." if end < len(text) else "")
+    return shown, None if column is None else centre - start + (4 if start else 0)
 
 
 class SolverError(ModelingError):

@@ -10,6 +10,9 @@ import ast
 from dataclasses import dataclass
 
 from optotrace.modeling.errors import ExpressionError
+from optotrace.modeling.expression_tree import Factors, ParseLimit, Terms, parse_source
+
+__all__ = ["Factors", "Terms", "parse_bindings", "parse_constraint", "parse_expression", "parse_tree", "validate"]
 
 FUNCTIONS = frozenset({"sum", "abs", "sqrt", "exp", "log", "min", "max"})
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
@@ -53,12 +56,20 @@ def _error(
     return ExpressionError(item, text, problem, None if column is None else max(column - shift, 0))
 
 
+def parse_tree(text: str, item: str) -> ast.expr:
+    """The (flattened) tree of any expression or constraint text, not yet checked against the language."""
+    return _parse(text, item)
+
+
 def _parse(text: str, item: str, *, prefix: str = "", suffix: str = "") -> ast.expr:
     if not text or not text.strip():
         raise ExpressionError(item, text, "the expression is empty")
-    flat = text.replace("\n", " ").replace("\t", " ")
+    flat = text.replace("\n", " ").replace("\t", " ").replace("\r", " ")
     try:
-        tree = ast.parse(prefix + flat + suffix, mode="eval")
+        return parse_source(prefix + flat + suffix)
+    except ParseLimit as exc:
+        column = None if exc.column is None else max(exc.column - len(prefix), 0)
+        raise ExpressionError(item, text, exc.problem, column) from None
     except SyntaxError as exc:
         column = None if exc.offset is None else max(exc.offset - 1 - len(prefix), 0)
         column = None if column is None else min(column, len(flat))
@@ -66,7 +77,6 @@ def _parse(text: str, item: str, *, prefix: str = "", suffix: str = "") -> ast.e
         if "invalid decimal literal" in (exc.msg or ""):
             problem += ": write multiplication explicitly, e.g. 2*x"
         raise ExpressionError(item, text, problem, column) from None
-    return tree.body
 
 
 def validate(node: ast.AST, item: str, text: str, shift: int = 0, *, in_condition: bool = False) -> None:
@@ -79,6 +89,9 @@ def validate(node: ast.AST, item: str, text: str, shift: int = 0, *, in_conditio
         if isinstance(n, ast.Constant):
             if isinstance(n.value, bool) or not isinstance(n.value, (int, float, str)):
                 fail(f"the constant {n.value!r} is not allowed (numbers only, or element names in quotes)", n)
+        elif isinstance(n, (Terms, Factors)):
+            for value in n.values:
+                walk(value, cond)
         elif isinstance(n, ast.Name):
             if n.id in FUNCTIONS:
                 fail(f"'{n.id}' is a function: call it, e.g. {n.id}(...)", n)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 
 from optotrace.modeling.errors import ExpressionError
-from optotrace.modeling.expressions import parse_bindings
+from optotrace.modeling.expressions import Factors, Terms, parse_bindings, parse_tree
 from optotrace.modeling.spec import ModelSpec
 
 _PREC = {ast.Add: 1, ast.Sub: 1, ast.Mult: 2, ast.Div: 2, ast.Pow: 4}
@@ -57,6 +57,20 @@ def _latex(n: ast.AST, outer: int) -> str:
             3,
             outer,
         )
+    if isinstance(n, Terms):
+        parts = []
+        for i, (s, v) in enumerate(zip(n.signs, n.values, strict=True)):
+            inner = _latex(v, 1 if s > 0 else 2)
+            parts.append((("-" if s < 0 else "") if i == 0 else (" - " if s < 0 else " + ")) + inner)
+        return _wrap("".join(parts), 1, outer)
+    if isinstance(n, Factors):
+        top = [v for v, d in zip(n.values, n.divide, strict=True) if not d]
+        bottom = [v for v, d in zip(n.values, n.divide, strict=True) if d]
+        numerator = r" \cdot ".join(_latex(v, 2) for v in top)
+        if not bottom:
+            return _wrap(numerator, 2, outer)
+        denominator = r" \cdot ".join(_latex(v, 2) for v in bottom)
+        return f"\\frac{{{numerator}}}{{{denominator}}}"
     if isinstance(n, ast.BinOp):
         p = _PREC.get(type(n.op), 5)
         if isinstance(n.op, ast.Div):
@@ -99,8 +113,8 @@ def _binding(c: ast.comprehension) -> str:
 
 def _expr(text: str) -> ast.AST | None:
     try:
-        return ast.parse(text.replace("\n", " "), mode="eval").body
-    except SyntaxError:
+        return parse_tree(text, "expression")
+    except ExpressionError:
         return None
 
 

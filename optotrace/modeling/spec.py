@@ -37,9 +37,10 @@ domains, bounds, data shapes and every expression, raising SpecError / Expressio
 from __future__ import annotations
 
 import keyword
+import unicodedata
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 Element = int | str
 RESERVED = frozenset(
@@ -51,12 +52,20 @@ def _as_index(value: Any) -> Any:
     if value is None:
         return []
     if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
+        value = [part for part in value.split(",") if part.strip()]
+    if isinstance(value, list):
+        return [normalize_name(v) if isinstance(v, str) else v for v in value]
     return value
 
 
+def normalize_name(name: str) -> str:
+    """A name as the expression parser reads it: Python folds identifiers with Unicode NFKC (full-width `ｘ`
+    is `x`, `ﬁ` is `fi`), so declarations are folded the same way and look-alikes cannot hide each other."""
+    return unicodedata.normalize("NFKC", name.strip())
+
+
 def _identifier(value: str, what: str) -> str:
-    value = value.strip()
+    value = normalize_name(value)
     if not value.isidentifier() or keyword.iskeyword(value):
         raise ValueError(f"{what} name {value!r} must be an identifier (letters, digits, underscores)")
     if value in RESERVED:
@@ -68,7 +77,25 @@ class _Item(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-class IndexSet(_Item):
+class _Named(_Item):
+    """An item with a name; `declared_as` keeps the spelling it was given (before NFKC folding)."""
+
+    _declared_as: str = PrivateAttr(default="")
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _remember_spelling(cls, data: Any, handler: Any) -> Any:
+        item = handler(data)
+        raw = data.get("name") if isinstance(data, dict) else getattr(data, "declared_as", None)
+        item._declared_as = raw.strip() if isinstance(raw, str) else item.name
+        return item
+
+    @property
+    def declared_as(self) -> str:
+        return self._declared_as or self.name  # type: ignore[attr-defined]
+
+
+class IndexSet(_Named):
     """A finite index set, e.g. {"name": "I", "elements": [1, 2, 3]}."""
 
     name: str
@@ -81,7 +108,7 @@ class IndexSet(_Item):
         return _identifier(v, "set")
 
 
-class Data(_Item):
+class Data(_Named):
     """A named constant: scalar (no index), vector (one set) or table (two or more sets)."""
 
     name: str
@@ -97,7 +124,7 @@ class Data(_Item):
         return _identifier(v, "data")
 
 
-class Variable(_Item):
+class Variable(_Named):
     """A decision variable (indexed when `index` names sets)."""
 
     name: str
@@ -133,7 +160,7 @@ class Objective(_Item):
         return aliases.get(v.lower(), v.lower()) if isinstance(v, str) else v
 
 
-class Constraint(_Item):
+class Constraint(_Named):
     """`expression` with <=, >= or == ; `for` ("i in I, j in J if i != j") makes it a family."""
 
     name: str
@@ -160,15 +187,19 @@ class ModelSpec(_Item):
 
     # -- lookups ---------------------------------------------------------------------------------
     def set(self, name: str) -> IndexSet | None:
+        name = normalize_name(name)
         return next((s for s in self.sets if s.name == name), None)
 
     def variable(self, name: str) -> Variable | None:
+        name = normalize_name(name)
         return next((v for v in self.variables if v.name == name), None)
 
     def datum(self, name: str) -> Data | None:
+        name = normalize_name(name)
         return next((d for d in self.data if d.name == name), None)
 
     def constraint(self, name: str) -> Constraint | None:
+        name = normalize_name(name)
         return next((c for c in self.constraints if c.name == name), None)
 
     # -- checks, JSON, rendering ----------------------------------------------------------------

@@ -67,6 +67,13 @@ class RunStore:
             return json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            from optotrace.optimizers.errors import TrainerError
+
+            raise TrainerError(
+                f"{path} is damaged (not valid JSON: {exc}); restore it, or start over in another run directory "
+                "(or replace this run)"
+            ) from None
 
     def load_state(self) -> dict[str, Any] | None:
         state = self.read_json("state.json")

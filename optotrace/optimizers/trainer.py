@@ -344,11 +344,11 @@ class Trainer:
 
     def _start(self) -> dict[str, Any]:
         if self.store is not None:
-            saved = self.store.load_state()
-            if saved is not None and self.resume:
-                return self._restore(saved)
+            saved = self.store.load_state() if self.resume else None
             if saved is not None:
-                log.info("starting a new run in %s (pass resume=True to continue the old one)", self.store.dir)
+                return self._restore(saved)
+            if not self.resume and (self.store.dir / "state.json").exists():
+                log.warning("replacing the earlier run in %s (pass resume=True to continue it instead)", self.store.dir)
             self.store.clear()
             self.store.write_json("config.json", self._config())
         initial = self.evaluate(self.val) if self.val is not None else None
@@ -369,7 +369,17 @@ class Trainer:
 
     def _restore(self, saved: dict[str, Any]) -> dict[str, Any]:
         assert self.store is not None
-        step = int(saved["step"])
+        config = self.store.read_json("config.json")
+        saved_names = config.get("parameters") if isinstance(config, dict) else None
+        if isinstance(saved_names, list) and sorted(saved_names) != sorted(self.named):
+            raise TrainerError(
+                f"the run in {self.store.dir} optimized the parameters {saved_names}, this trainer has "
+                f"{list(self.named)}: it is a different workflow; resume it with the same parameters, or choose "
+                "another run directory"
+            )
+        step = saved.get("step")
+        if not isinstance(step, int) or step < 0:
+            raise TrainerError(f"{self.store.dir / 'state.json'} has no valid 'step'; restore it or start over")
         self._load_params(step)
         self._load_optimizer_states(saved.get("optimizers", []))
         saved["history"] = [h for h in saved.get("history", []) if h["step"] <= step]

@@ -192,7 +192,17 @@ class ModelerAgent:
         return out
 
     def load(self, path: str | os.PathLike[str]) -> None:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        """Parameters saved by `save` (best_params.json of `optibench train`); ParameterFileError if unusable."""
+        from optotrace.trace.errors import ParameterFileError
+
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ParameterFileError(f"{path} is not a parameter file (not valid JSON: {exc})") from None
+        wanted = ("system_prompt", "instructions")
+        if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in wanted):
+            raise ParameterFileError(f"{path} is not a modeler parameter file: it needs the text fields {wanted} "
+                                     "(as best_params.json of `optotrace optibench train` has)")
         self.load_state(data)
 
     def __getstate__(self) -> dict[str, Any]:
