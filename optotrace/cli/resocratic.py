@@ -51,9 +51,11 @@ def synth(
     """Synthesize scenarios, problems, verified programs and questions into OUT."""
     from optotrace.modeling.resocratic.pipeline import SynthConfig, synthesize_dataset
     from optotrace.modeling.resocratic.synthesize import SynthesisPlan
+    from optotrace.modeling.sandbox.preview import isolation_line
 
     if overwrite and out.exists():
         shutil.rmtree(out)
+    typer.echo(isolation_line(), err=True)
     plan = SynthesisPlan(
         n=n,
         linear_ratio=linear_ratio,
