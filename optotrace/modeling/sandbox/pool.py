@@ -57,10 +57,10 @@ class _NotSent(Exception):
 class _WorkerProcess:
     """One warm worker, spoken to over JSON lines on its stdin/stdout."""
 
-    def __init__(self, python: str, start_timeout: float, config: str) -> None:
+    def __init__(self, python: str, start_timeout: float, config: str | None = None) -> None:
         self.python = python
         self.proc = subprocess.Popen(
-            [python, "-I", "-c", _BOOTSTRAP, _PACKAGE_ROOT, config],
+            [python, "-I", "-c", _BOOTSTRAP, _PACKAGE_ROOT],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -72,6 +72,15 @@ class _WorkerProcess:
         self.eof = False
         self.start_timeout = start_timeout
         self.info: dict[str, Any] | None = None
+        if config is not None:
+            self.configure(config)
+
+    def configure(self, config: str) -> None:
+        """The worker's first input line: the isolation asked for and the world-writable places."""
+        assert self.proc.stdin is not None
+        with contextlib.suppress(OSError):  # a worker that died already is reported by wait_ready
+            self.proc.stdin.write(config.encode() + b"\n")
+            self.proc.stdin.flush()
 
     def wait_ready(self) -> dict[str, Any]:
         if self.info is None:
@@ -186,8 +195,7 @@ class Sandbox:
         if pool_size < 1:
             raise SandboxError(f"pool_size must be at least 1, got {pool_size}")
         requested = self.requested_isolation = requested_level(isolation)
-        places = list(find_world_writable()) if requested != "basic" and os.geteuid() == 0 else []
-        self._config = json.dumps({"isolation": requested, "places": places})
+        self._config: str | None = None
         self.limits = Limits(
             time_limit=float(time_limit),
             memory_limit=int(memory_limit),
@@ -203,6 +211,11 @@ class Sandbox:
         self._idle: queue.Queue[_WorkerProcess] = queue.Queue()
         self.replaced = 0  # how many workers died or hung and were replaced
         workers = [self._spawn() for _ in range(pool_size)]
+        # Found while the workers import their libraries (the first call in a process walks the file system).
+        places = list(find_world_writable()) if requested != "basic" and os.geteuid() == 0 else []
+        self._config = json.dumps({"isolation": requested, "places": places})
+        for w in workers:
+            w.configure(self._config)
         try:
             infos = [w.wait_ready() for w in workers]
         except SandboxError:

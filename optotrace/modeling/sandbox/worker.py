@@ -1,9 +1,9 @@
 """The warm worker: imports the solver libraries once, then runs each job in a fresh forked child.
 
-Started by the pool (see pool._BOOTSTRAP) with a JSON argument {"isolation": level asked for, "places": the
-machine's world-writable places}. Protocol: JSON lines. The worker first writes {"ready": true, "isolation":
-{...}}; then for every job line {"source", "limits"} it answers with one RunResult as a dict. End of input (the
-pool closed or died) ends the worker.
+Started by the pool (see pool._BOOTSTRAP). Protocol: JSON lines. The pool's first line is the configuration,
+{"isolation": the level asked for, "places": the machine's world-writable places}; the worker answers
+{"ready": true, "isolation": {...}}; then for every job line {"source", "limits"} it answers with one RunResult
+as a dict. End of input (the pool closed or died) ends the worker.
 """
 
 from __future__ import annotations
@@ -240,8 +240,8 @@ def main() -> None:
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
     os.dup2(2, 1)
-    config = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
     loaded = preload()
+    config = json.loads(proto_in.readline() or "{}")
     iso, group = setup_worker_isolation(config.get("isolation", "auto"), config.get("places", ()))
     # Everything imported so far is shared with every job; frozen, the job's garbage collector never walks
     # (and so never copies) those pages.
