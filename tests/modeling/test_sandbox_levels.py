@@ -184,3 +184,9 @@ def test_default_level_is_reported() -> None:
         assert sb.describe_isolation().startswith(f"sandbox isolation {iso['level']}:")
         if os.geteuid() != 0:
             assert iso["level"] == "basic" and any("not root" in n for n in iso["notes"])
+
+
+def test_setuid_programs_cannot_give_privileges_back() -> None:
+    with Sandbox(pool_size=1) as sb:
+        r = sb.run("print(open('/proc/self/status').read().split('NoNewPrivs:')[1].split()[0])")
+        assert r.stdout == "1\n", r

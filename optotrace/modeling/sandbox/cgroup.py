@@ -85,6 +85,7 @@ class JobCgroup:
             return None, "no cgroup hierarchy with the memory controller is mounted for this process"
         for version, base in candidates:
             path = os.path.join(base, name)
+            _remove_stale(base)
             try:
                 if version == "v2":
                     _enable_memory_v2(base)
@@ -173,3 +174,13 @@ def _enable_memory_v2(base: str) -> None:
             return
     # Fails with EBUSY when our cgroup holds processes and is not the root: the controller is not delegated.
     _write(os.path.join(base, "cgroup.subtree_control"), "+memory")
+
+
+def _remove_stale(base: str) -> None:
+    """Empty cgroups of workers that died without cleaning up (their pool was killed with them)."""
+    with contextlib.suppress(OSError), os.scandir(base) as entries:
+        for entry in entries:
+            prefix, _, pid = entry.name.rpartition("-")
+            if prefix == "optotrace-sandbox" and pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+                with contextlib.suppress(OSError):
+                    os.rmdir(entry.path)

@@ -36,6 +36,8 @@ def _contain(iso: Isolation, group: JobCgroup | None, limits: Limits, handles: d
     steps.append(("set the rlimits", lambda: apply_rlimits(limits, limit_processes=iso.max_processes)))
     if iso.uid is not None:
         steps.append(("switch to the private uid", lambda: drop_privileges(iso.uid)))  # type: ignore[arg-type]
+    # No setuid program (su, mount, ...) may give the job back privileges; the seccomp filter needs it too.
+    steps.append(("set no_new_privs", netfilter.no_new_privs))
     if handles:
         steps.append(("reach the interpreter's closed directories", lambda: reach.redirect_imports(handles)))
     if iso.network_block == "seccomp":

@@ -72,6 +72,13 @@ def _program() -> list[tuple[int, int, int, int]]:
     return code
 
 
+def no_new_privs() -> None:
+    """From now on exec() never grants privileges (setuid bits and file capabilities are ignored)."""
+    if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"no_new_privs: {os.strerror(err)}")
+
+
 def install() -> None:
     """Install the filter in the calling process (inherited by every child); raises OSError on failure."""
     if not supported():
@@ -81,9 +88,7 @@ def install() -> None:
     code = _program()
     filters = (_Filter * len(code))(*[_Filter(*ins) for ins in code])
     prog = _Program(len(code), filters)
-    if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"no_new_privs: {os.strerror(err)}")
+    no_new_privs()
     if _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) != 0:
         err = ctypes.get_errno()
         raise OSError(err, f"seccomp: {os.strerror(err)}")
