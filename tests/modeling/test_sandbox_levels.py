@@ -56,6 +56,11 @@ CHILD = textwrap.dedent(
         f"    socket.create_connection(('127.0.0.1', {port}), timeout=3); print('connected')\\n"
         "except OSError as exc:\\n"
         "    print('refused', type(exc).__name__)\\n"
+        "try:\\n"
+        "    socket.socket(socket.AF_UNIX).connect('/tmp/anything'); print('unix socket')\\n"
+        "except PermissionError:\\n"
+        "    print('no unix socket')\\n"
+        "print(len(socket.socketpair()))\\n"
     )
     out["bomb"] = run(
         "import os, time\\n"
@@ -126,7 +131,7 @@ def test_root_without_cap_sys_admin_keeps_private_uid_no_network_and_sweeps(tmp_
     uid, gid, owner = map(int, out["who"]["stdout"].split())
     assert uid == gid == owner == iso["uid"] and uid != 0
     # No network: the parent's 127.0.0.1 is out of reach.
-    assert out["net"]["stdout"].startswith("refused PermissionError"), out["net"]
+    assert out["net"]["stdout"] == "refused PermissionError\nno unix socket\n2\n", out["net"]
     assert iso["network"] is False and iso["network_block"] == "seccomp"
     # max_processes=8 holds (RLIMIT_NPROC applies to the private uid).
     assert int(out["bomb"]["stdout"]) < 8, out["bomb"]

@@ -1,10 +1,12 @@
-"""No network without a network namespace: a seccomp filter that refuses every socket but a Unix one.
+"""No network without a network namespace: a seccomp filter that refuses to create any socket.
 
 Unsharing a network namespace needs CAP_SYS_ADMIN; installing a seccomp filter needs none once the process
-has set no_new_privs. The filter answers EACCES to socket() for any address family other than AF_UNIX (so
-no TCP/UDP, no raw or packet sockets, no netlink) and to io_uring_setup (io_uring can open sockets without
-the socket() system call). Calls from another ABI (32-bit or x32 on x86-64) are refused altogether, so the
-filter cannot be sidestepped through a different system-call table.
+has set no_new_privs. The filter answers EACCES to socket() whatever the address family: no TCP/UDP, no raw,
+packet or netlink sockets, and no Unix socket either, since without a mount namespace the host's Unix sockets
+(a Ray session's under /tmp/ray, D-Bus, X11, abstract ones) would otherwise be reachable. socketpair() stays
+allowed (a connected pair inside the job: multiprocessing and asyncio use it). io_uring_setup is refused too
+(io_uring can open sockets without the socket() system call), and calls from another ABI (32-bit or x32 on
+x86-64) are refused altogether, so the filter cannot be sidestepped through a different system-call table.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import errno
 import os
 import platform
 import socket
-import struct
 
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_SECCOMP = 22
@@ -50,7 +51,7 @@ def supported() -> bool:
 
 def _program() -> list[tuple[int, int, int, int]]:
     arch, nr_socket, nr_io_uring, foreign = _ARCHES[platform.machine()]
-    # Jump offsets count instructions after the current one; the last two are ALLOW, DENY.
+    # Jump offsets count the instructions skipped after the current one.
     code = [
         (_LD_ABS_W, 0, 0, 4),  # seccomp_data.arch
         (_JEQ, 1, 0, arch),
@@ -61,11 +62,8 @@ def _program() -> list[tuple[int, int, int, int]]:
         code.append((_JGE, 0, 1, foreign))
         code.append((_RET, 0, 0, _DENY))
     code += [
-        (_JEQ, 0, 1, nr_io_uring),
-        (_RET, 0, 0, _DENY),
-        (_JEQ, 0, 3, nr_socket),
-        (_LD_ABS_W, 0, 0, 16),  # low 32 bits of args[0]: the address family (little-endian layout)
-        (_JEQ, 1, 0, socket.AF_UNIX),
+        (_JEQ, 1, 0, nr_io_uring),
+        (_JEQ, 0, 1, nr_socket),
         (_RET, 0, 0, _DENY),
         (_RET, 0, 0, _ALLOW),
     ]
@@ -83,8 +81,6 @@ def install() -> None:
     """Install the filter in the calling process (inherited by every child); raises OSError on failure."""
     if not supported():
         raise OSError(errno.ENOSYS, f"no seccomp filter for {platform.machine()}")
-    if struct.pack("=I", 1)[0] != 1:
-        raise OSError(errno.ENOSYS, "the filter reads arguments in little-endian layout")
     code = _program()
     filters = (_Filter * len(code))(*[_Filter(*ins) for ins in code])
     prog = _Program(len(code), filters)
@@ -107,7 +103,8 @@ def probe() -> str:
                 socket.socket(socket.AF_INET, socket.SOCK_STREAM).close()
                 code = 2
             except PermissionError:
-                socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).close()
+                for end in socket.socketpair():
+                    end.close()
                 code = 0
         except BaseException:
             code = 1
@@ -115,5 +112,5 @@ def probe() -> str:
     _, status = os.waitpid(pid, 0)
     code = os.waitstatus_to_exitcode(status)
     return {0: "", 1: "seccomp filters are refused here", 2: "the seccomp filter did not block sockets"}.get(
-        code, "the seccomp filter broke Unix sockets"
+        code, "the seccomp filter broke socketpair()"
     )

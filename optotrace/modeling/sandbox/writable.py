@@ -11,13 +11,16 @@ uid left in them.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import stat
 import time
+from collections import deque
 from collections.abc import Iterable
 from functools import lru_cache
 
+log = logging.getLogger("optotrace.sandbox")
 #: Always treated as world-writable temporary places when they exist (/var/lock is usually a link to /run/lock).
 KNOWN = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/var/lock", "/dev/mqueue", "/run/shm")
 _SKIP = ("/proc", "/sys")
@@ -39,9 +42,9 @@ def find_world_writable(max_depth: int = _MAX_DEPTH, budget_s: float = _BUDGET_S
             if _world_writable(os.stat(real).st_mode):
                 found.add(real)
     deadline = time.monotonic() + budget_s
-    stack = [("/", 0)]
-    while stack and time.monotonic() < deadline:
-        top, depth = stack.pop()
+    queue = deque([("/", 0)])  # breadth first: a cut by the budget leaves out the deepest levels
+    while queue and time.monotonic() < deadline:
+        top, depth = queue.popleft()
         try:
             entries = list(os.scandir(top))
         except OSError:
@@ -59,7 +62,10 @@ def find_world_writable(max_depth: int = _MAX_DEPTH, budget_s: float = _BUDGET_S
                 and st.st_mode & stat.S_IXOTH
                 and entry.path not in _SKIP
             ):
-                stack.append((entry.path, depth + 1))
+                queue.append((entry.path, depth + 1))
+    if queue:
+        log.warning("the search for world-writable places stopped after %.0f s; deeper ones are not contained",
+                    budget_s)
     return tuple(sorted(found))
 
 
