@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import signal
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -145,3 +147,18 @@ def test_runtime_error_traceback_starts_with_the_program(sandbox: Sandbox) -> No
     assert lines[0] == "Traceback (most recent call last):", r.stderr
     assert "main.py" in lines[1] and "line 4" in lines[1]
     assert "job.py" not in r.stderr and lines[-1] == "ZeroDivisionError: division by zero"
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_shared_memory_is_removed_when_the_worker_dies_mid_job(level: str) -> None:
+    key = secrets.randbelow(1 << 30) + 1
+    holds = SHM.format(key=key, create=True) + "import time\ntime.sleep(30)\n"
+    with Sandbox(pool_size=1, time_limit=20, isolation=level) as sb:
+        worker = sb.worker_pids()[0]
+        killer = threading.Timer(2.0, os.kill, (worker, signal.SIGKILL))
+        killer.start()
+        r = sb.run(holds)
+        killer.join()
+        assert r.error and "died" in r.error, r
+        assert key not in _shm_keys(), "the dead worker's job left its segment behind"
+        assert sb.run("print(1)").stdout == "1\n"

@@ -138,7 +138,7 @@ class _WorkerProcess:
         if iso.get("uid") is not None:  # the running job (a session of its own) and whatever it started
             with contextlib.suppress(OSError):
                 kill_processes_of(int(iso["uid"]))
-            remove_ipc_of(int(iso["uid"]), self.python)
+            remove_ipc_of(int(iso["uid"]))
         if iso.get("cgroup"):
             kill_cgroup(iso["cgroup"])
         with contextlib.suppress(Exception):

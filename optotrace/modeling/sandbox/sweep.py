@@ -6,6 +6,7 @@ import contextlib
 import ctypes
 import errno
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -169,25 +170,25 @@ def kill_group(pgid: int) -> None:
                 raise
 
 
-_REMOVE_IPC = """
-import ctypes, sys
-libc = ctypes.CDLL(None)
-for ident, kind in zip(sys.argv[1::2], sys.argv[2::2]):
-    ident = int(ident)
-    if kind == "sem":
-        libc.semctl(ident, 0, 0)
-    else:
-        (libc.shmctl if kind == "shm" else libc.msgctl)(ident, 0, None)
-"""
+_IPCRM_FLAG = {"shm": "-m", "msg": "-q", "sem": "-s"}
 
 
-def remove_ipc_of(uid: int, python: str) -> None:
-    """From the pool (root, threads running: no fork): remove `uid`'s System V objects in a helper run as uid."""
-    args = [str(x) for kind, ids in ipc_objects_of(uid).items() for ident in ids for x in (ident, kind)]
-    if args and os.geteuid() == 0:
+def remove_ipc_of(uid: int) -> None:
+    """From the pool (threads running: no fork): remove `uid`'s System V objects after its worker died.
+
+    Root with CAP_SYS_ADMIN removes them directly; without it only their owner may, so `ipcrm` (a static
+    path, unlike an interpreter that may live below /root) runs as that uid."""
+    if os.geteuid() != 0:
+        return
+    for kind, ids in ipc_objects_of(uid).items():
+        for ident in ids:
+            _SYSV[kind][2](ident)
+    args = [x for kind, ids in ipc_objects_of(uid).items() for ident in ids for x in (_IPCRM_FLAG[kind], str(ident))]
+    ipcrm = shutil.which("ipcrm", path="/usr/bin:/bin:/usr/sbin:/sbin")
+    if args and ipcrm:
         with contextlib.suppress(OSError, subprocess.SubprocessError):
-            subprocess.run([python, "-I", "-c", _REMOVE_IPC, *args], user=uid, group=uid, extra_groups=[],
-                           env={}, timeout=30, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.run([ipcrm, *args], user=uid, group=uid, extra_groups=[], env={}, cwd="/", timeout=30,
+                           check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def kill_cgroup(path: str, rounds: int = 20) -> None:
