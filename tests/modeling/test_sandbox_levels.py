@@ -195,3 +195,21 @@ def test_setuid_programs_cannot_give_privileges_back() -> None:
     with Sandbox(pool_size=1) as sb:
         r = sb.run("print(open('/proc/self/status').read().split('NoNewPrivs:')[1].split()[0])")
         assert r.stdout == "1\n", r
+
+
+def test_cli_prints_the_isolation_once_per_run(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    import optotrace.cli.optibench  # noqa: F401  (registers the optibench commands)
+    from optotrace.benchmarks.sources import shared_data_dir
+    from optotrace.cli import app
+
+    shared = shared_data_dir()
+    if shared is None or not (shared / "e-opt.json").is_file():
+        pytest.skip("../shared/data/optibench is absent (OptiBench data); set it up beside the repository")
+    result = CliRunner().invoke(app, ["optibench", "reference", "--limit", "2", "--run-dir", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("sandbox isolation:")]
+    assert len(lines) == 1, result.output
+    level = "full" if os.geteuid() == 0 else "basic"
+    assert lines[0].startswith(f"sandbox isolation: {level} (asked: auto)") or "WEAKER THAN FULL" in lines[0]
