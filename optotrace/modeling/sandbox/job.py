@@ -26,7 +26,9 @@ class _SetupError(Exception):
     pass
 
 
-def _contain(iso: Isolation, group: JobCgroup | None, limits: Limits, handles: dict[str, int]) -> None:
+def _contain(
+    iso: Isolation, group: JobCgroup | None, limits: Limits, handles: dict[str, int], packages: list[list[str]]
+) -> None:
     """Everything the job's process does as root before it runs the program (fails closed)."""
     steps = []
     if group is not None:
@@ -39,7 +41,7 @@ def _contain(iso: Isolation, group: JobCgroup | None, limits: Limits, handles: d
     # No setuid program (su, mount, ...) may give the job back privileges; the seccomp filter needs it too.
     steps.append(("set no_new_privs", netfilter.no_new_privs))
     if handles:
-        steps.append(("reach the interpreter's closed directories", lambda: reach.redirect_imports(handles)))
+        steps.append(("reach the interpreter's closed directories", lambda: reach.redirect_imports(handles, packages)))
     if iso.network_block == "seccomp":
         steps.append(("install the no-network seccomp filter", netfilter.install))
     for what, step in steps:
@@ -76,6 +78,7 @@ def run_child(
     iso: Isolation,
     group: JobCgroup | None,
     handles: dict[str, int],
+    packages: list[list[str]],
     out_w: int,
     err_w: int,
     status_w: int,
@@ -96,7 +99,7 @@ def run_child(
         sys.stderr = _text_stream(2)
         os.chdir(workdir)
         os.umask(0o077)
-        _contain(iso, group, limits, handles)
+        _contain(iso, group, limits, handles, packages)
         os.environ.clear()
         os.environ.update(env)
         tempfile.tempdir = None

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ctypes
 import fcntl
-import importlib
 import os
 import sys
 
@@ -52,7 +51,21 @@ def _rewrite(entry: str, links: dict[str, str]) -> str:
     return entry
 
 
-def redirect_imports(moved: dict[str, int]) -> None:
+def package_paths_below(paths: list[str]) -> list[list[str]]:
+    """In the worker, once after preloading: the __path__ lists of loaded packages that lie below `paths`.
+
+    Found before the fork so that the job rewrites only these: walking every module in the job would touch
+    (and copy) thousands of the worker's shared pages."""
+    lists = []
+    for module in list(sys.modules.values()):
+        # Not getattr: some packages answer a missing attribute through a slow module __getattr__.
+        path = getattr(module, "__dict__", {}).get("__path__")
+        if isinstance(path, list) and any(p == r or p.startswith(r + "/") for p in path for r in paths):
+            lists.append(path)
+    return lists
+
+
+def redirect_imports(moved: dict[str, int], package_paths: list[list[str]]) -> None:
     """In the job, after it became the private uid: import from the handles instead of the closed paths."""
     if not moved:
         return
@@ -61,9 +74,6 @@ def redirect_imports(moved: dict[str, int]) -> None:
     # Longest first, so that a nested needed path wins over its parent.
     links = {real: f"/proc/self/fd/{fd}" for real, fd in sorted(moved.items(), key=lambda kv: -len(kv[0]))}
     sys.path[:] = [_rewrite(os.path.realpath(p) if p else p, links) for p in sys.path]
-    for module in list(sys.modules.values()):
-        path = getattr(module, "__path__", None)
-        if isinstance(path, list):
-            path[:] = [_rewrite(p, links) for p in path]
-    sys.path_importer_cache.clear()
-    importlib.invalidate_caches()
+    for path in package_paths:
+        path[:] = [_rewrite(p, links) for p in path]
+    # The new paths get finders of their own on first use; the worker's warm caches for the others stay valid.

@@ -25,7 +25,7 @@ from optotrace.modeling.sandbox.cgroup import JobCgroup
 from optotrace.modeling.sandbox.isolation import PRIVATE, SWEPT, Isolation, setup_worker_isolation
 from optotrace.modeling.sandbox.job import MEMORY_MARK, SETUP_MARK, run_child
 from optotrace.modeling.sandbox.limits import Limits, scrubbed_env
-from optotrace.modeling.sandbox.reach import open_handles
+from optotrace.modeling.sandbox.reach import open_handles, package_paths_below
 from optotrace.modeling.sandbox.result import RunResult
 from optotrace.modeling.sandbox.sweep import kill_group, sweep_descendants, sweep_uid
 from optotrace.modeling.sandbox.writable import remove_owned_by, wipe
@@ -66,6 +66,7 @@ class Worker:
         self.iso = iso
         self.group = group
         self.handles = open_handles(iso.reached)
+        self.packages = package_paths_below(iso.reached)
         self.counter = 0
 
     # -- the working directory -------------------------------------------------------------------
@@ -104,7 +105,7 @@ class Worker:
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:
-            run_child(source, workdir, limits, env, self.iso, self.group, self.handles, out_w, err_w, st_w)
+            run_child(source, workdir, limits, env, self.iso, self.group, self.handles, self.packages, out_w, err_w, st_w)
         for fd in (out_w, err_w, st_w):
             os.close(fd)
         try:
