@@ -213,3 +213,12 @@ def test_cli_prints_the_isolation_once_per_run(tmp_path: Path) -> None:
     assert len(lines) == 1, result.output
     level = "full" if os.geteuid() == 0 else "basic"
     assert lines[0].startswith(f"sandbox isolation: {level} (asked: auto)") or "WEAKER THAN FULL" in lines[0]
+
+
+def test_limits_in_force_say_how_each_limit_is_enforced() -> None:
+    with Sandbox(pool_size=1, memory_limit=256 * 1024**2, max_processes=16) as sb:
+        limits = sb.limits_in_force
+        assert set(limits) == {"time", "memory", "output", "file_size", "processes"}
+        assert limits["memory"].startswith(f"{256 * 1024**2} bytes per ")
+        assert ("cgroup" in limits["memory"]) == sb.isolation["memory"].startswith("per job")
+        assert limits["processes"].startswith("16 (RLIMIT_NPROC") == (sb.isolation["uid"] is not None)

@@ -248,6 +248,23 @@ class Sandbox:
                 level, self.describe_isolation(), why, _HOW["full"], level, ISOLATION_ENV, level,
             )
 
+    @property
+    def limits_in_force(self) -> dict[str, str]:
+        """Each limit and how it is enforced on this machine (what `isolation` could not provide shows here)."""
+        lim, iso = self.limits, self.isolation
+        processes = (
+            f"{lim.max_processes} (RLIMIT_NPROC of the private uid)" if iso.get("max_processes")
+            else "not enforced: jobs share the caller's uid and its RLIMIT_NPROC"
+        )
+        return {
+            "time": f"{lim.time_limit:g} s wall (the job's processes are killed), {lim.cpu_seconds()} s CPU",
+            "memory": f"{lim.memory_limit} bytes {iso.get('memory', 'per process (RLIMIT_AS)')}"
+            + ("" if str(iso.get("memory", "")).startswith("per job") else ", RLIMIT_AS on each process"),
+            "output": f"{lim.output_limit} bytes of stdout and stderr together",
+            "file_size": f"{lim.max_file_size} bytes per file (RLIMIT_FSIZE)",
+            "processes": processes,
+        }
+
     def describe_isolation(self) -> str:
         """One line: the level in force and what it contains (printed once per run by the CLI)."""
         iso = self.isolation
