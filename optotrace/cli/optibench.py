@@ -17,6 +17,12 @@ optibench = typer.Typer(help="OptiBench: evaluate agents, report, reproduce the 
 app.add_typer(optibench, name="optibench")
 
 
+def _isolation_line() -> str:
+    from optotrace.modeling.sandbox.preview import isolation_line
+
+    return isolation_line()
+
+
 def _problems(data: str | None, answer_field: str | None, question_field: str, limit: int | None) -> list[Any]:
     from optotrace.benchmarks.loaders import load_objective_benchmark, load_optibench
 
@@ -112,6 +118,8 @@ def eval_cmd(
         existing_input(params, "--params")
     _check_mode(mode)
     problems = _problems(data, answer_field, question_field, limit)
+    if mode == "code":
+        typer.echo(_isolation_line(), err=True)
     agent = ModelerAgent(_llm(model, base_url, cache), mode=mode, max_attempts=attempts, time_limit=time_limit,  # type: ignore[arg-type]
                          sandbox_pool=min(concurrency, 4))
     if params:
@@ -170,6 +178,7 @@ def reference_cmd(
     problems = list(load_reference())
     if not problems:
         fail("e-opt.json holds no usable item; check or re-download it")
+    typer.echo(_isolation_line(), err=True)
     summary = run_reference(problems[:limit] if limit else problems, concurrency=concurrency, run_dir=run_dir,
                             resume=resume, executor=executor)
     (summary.run_dir / "non_reproducing.md").write_text(markdown_list(summary.records), encoding="utf-8")
@@ -220,6 +229,8 @@ def train_cmd(
     parts = split(problems, train_size, val_size, test_size, seed=seed)
     llm = _llm(model, base_url, True)
     opt_llm = _llm(optimizer_model, base_url, True) if optimizer_model else llm
+    if mode == "code":
+        typer.echo(_isolation_line(), err=True)
     agent = ModelerAgent(llm, mode=mode, max_attempts=attempts, sandbox_pool=min(concurrency, 4))  # type: ignore[arg-type]
     try:
         result, saved = train_modeler(agent, parts.train, parts.val, opt_llm, epochs=epochs, batch_size=batch_size,

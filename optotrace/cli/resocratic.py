@@ -83,6 +83,7 @@ def synth(
     from optotrace.modeling.resocratic.codegen import FRAMEWORKS
     from optotrace.modeling.resocratic.pipeline import SynthConfig, synthesize_dataset
     from optotrace.modeling.resocratic.synthesize import SynthesisPlan
+    from optotrace.modeling.sandbox.preview import isolation_line
 
     if framework not in FRAMEWORKS:
         fail(f"--framework {framework!r}: use one of {', '.join(FRAMEWORKS)}")
@@ -97,6 +98,7 @@ def synth(
             fail(f"--out {out} holds files but no synthesis run; --overwrite deletes only a run written by synth: "
                  "choose another --out")
         shutil.rmtree(out)
+    typer.echo(isolation_line(), err=True)
     plan = SynthesisPlan(
         n=n,
         linear_ratio=linear_ratio,

@@ -3,6 +3,9 @@
 from optotrace.modeling.errors import SandboxError
 from optotrace.modeling.sandbox.limits import Limits
 from optotrace.modeling.sandbox.pool import Sandbox
+from optotrace.modeling.sandbox.preview import ISOLATION_ENV, expected_isolation, isolation_line
 from optotrace.modeling.sandbox.result import RunResult
 
-__all__ = ["Limits", "RunResult", "Sandbox", "SandboxError"]
+__all__ = [
+    "ISOLATION_ENV", "Limits", "RunResult", "Sandbox", "SandboxError", "expected_isolation", "isolation_line",
+]

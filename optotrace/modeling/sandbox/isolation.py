@@ -1,41 +1,47 @@
 """Linux isolation for the warm worker: namespaces, hidden directories, a private uid, the process sweep.
 
-How a job is contained when the worker runs as root (the usual case in our containers):
+Three levels (docs/SANDBOX.md has the threat model and what each one does not contain):
 
-* The worker unshares a mount namespace and a network namespace once, at start-up. Jobs inherit both: they see
-  only a loopback interface that is down (no network) and private tmpfs mounts on /tmp, /var/tmp and /dev/shm,
-  which the worker wipes after every job: what a job writes there never reaches the machine's /tmp nor the
-  next job. The job's working directory (also its TMPDIR and HOME) is /tmp/job-*, owned by the job's uid.
-* Directories that other users may not traverse (typically /root, which holds the Python installation) are
-  covered by a tmpfs in that namespace, and only the paths the interpreter needs are bind-mounted back. The job
-  can import the standard library and the solver packages, and sees nothing else under /root.
-* Every job runs under a private, otherwise unused uid (picked at random per worker). As that uid it cannot
-  write outside its working directory (everything else belongs to root) and cannot signal the worker or any
-  other process on the machine. RLIMIT_NPROC, which the kernel never applies to root, is enforced for that uid,
-  so a fork bomb stops at `max_processes` tasks.
-* After the job, `sweep_uid` kills every process that still runs under that uid (escapees that called
-  setsid() included) and the worker, a child subreaper, reaps them.
+* "full" (root with CAP_SYS_ADMIN): the worker unshares a mount and a network namespace once; jobs inherit
+  both: a loopback interface that is down (no network), a private tmpfs on every sticky world-writable
+  directory (/tmp, /var/tmp, /dev/shm, /run/lock, ...; wiped after every job) and a read-only view of every
+  other world-writable place. Each job also gets its own IPC namespace (System V objects and POSIX message
+  queues die with it). Directories other users may not traverse (typically /root, which holds the Python
+  installation) are covered by a tmpfs and only the paths the interpreter needs are bind-mounted back.
+* "uid" (root without CAP_SYS_ADMIN, e.g. a default Docker container): no namespaces, but every other
+  containment: the private uid, RLIMIT_NPROC, the uid sweep (which also removes the uid's System V IPC
+  objects), a seccomp filter instead of the network namespace, and after each job the removal of whatever the
+  uid left in a world-writable place.
+* "basic" (not root, or asked for): jobs run under the worker's uid with the rlimits, a fresh working
+  directory, the scrubbed environment and a sweep of the worker's descendants (the worker is a subreaper).
 
-Without root none of this is possible; the worker then runs jobs under its own uid with the rlimits, a fresh
-working directory, the scrubbed environment and a process-group kill only (`Isolation.level == "basic"`).
+In both root levels every job runs under a private, otherwise unused uid (picked at random per worker): it
+cannot write outside its working directory and the world-writable places, cannot signal other processes, and
+RLIMIT_NPROC (never applied to uid 0) stops a fork bomb at `max_processes` tasks. A memory cgroup per worker,
+where the machine lets us create one (cgroup.py), bounds the job's processes together.
 """
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
-import errno
 import os
 import random
-import signal
 import stat
 import sys
-import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+
+from optotrace.modeling.sandbox import netfilter
+from optotrace.modeling.sandbox.cgroup import JobCgroup
+from optotrace.modeling.sandbox.sweep import processes_of, zombie
+from optotrace.modeling.sandbox.writable import is_temp_like, outermost
+
+_zombie = zombie  # re-exported for callers of the former location
+__all__ = ["Isolation", "drop_privileges", "processes_of", "setup_worker_isolation"]
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
+CLONE_NEWIPC = 0x08000000
 MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4
@@ -72,16 +78,33 @@ def prctl(option: int, value: int) -> None:
     _check(_libc.prctl(ctypes.c_int(option), ctypes.c_ulong(value), 0, 0, 0), "prctl")
 
 
+PRIVATE = "private tmpfs, wiped after each job"
+READ_ONLY = "read-only"
+SWEPT = "shared; whatever the job's uid leaves there is removed after each job"
+UNCONTAINED = "shared world-writable file: not contained"
+#: Weakest to strongest.
+LEVELS = ("basic", "uid", "full")
+
+
 @dataclass
 class Isolation:
     """What the worker managed to set up; reported back to the pool (and visible as `Sandbox.isolation`)."""
 
-    level: str = "basic"  # "full" (private uid + namespaces) or "basic"
+    level: str = "basic"  # one of LEVELS
+    requested: str = "auto"
     uid: int | None = None
-    network: bool = True  # True: jobs can reach the network (no private network namespace)
-    private_tmp: bool = False
+    network: bool = True  # True: jobs can reach the network
+    network_block: str = ""  # "namespace" or "seccomp"
+    private_tmp: bool = False  # the sticky world-writable directories are private tmpfs mounts
+    ipc: str = "shared"  # "namespace per job", "swept after each job" or "shared"
+    memory: str = "per process (RLIMIT_AS)"  # or "per job (cgroup v1|v2)"
+    cgroup: str | None = None
+    max_processes: bool = False  # RLIMIT_NPROC applies (private uid)
+    processes_swept: str = "descendants"  # or "uid"
+    writable: dict[str, str] = field(default_factory=dict)  # world-writable place -> how it is contained
     hidden: list[str] = field(default_factory=list)
     revealed: list[str] = field(default_factory=list)  # read-only binds inside the private temp dirs: never wiped
+    reached: list[str] = field(default_factory=list)  # "uid" level: needed paths below a closed dir (reach.py)
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
@@ -160,55 +183,127 @@ def reveal_through_tmpfs(paths: Iterable[str], iso: Isolation) -> None:
         iso.hidden.append(top)
 
 
-def setup_worker_isolation() -> Isolation:
-    """Called once by the worker at start-up, before any job; never raises (falls back to "basic")."""
-    iso = Isolation()
+def _works_in_child(action: Callable[[], None]) -> str:
+    """"" when `action` succeeds in a throw-away child, else the error it raised."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        message = b""
+        try:
+            action()
+        except BaseException as exc:
+            message = str(exc).encode()[:500] or b"failed"
+        os.write(w, message)
+        os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as fh:
+        message = fh.read().decode(errors="replace")
+    os.waitpid(pid, 0)
+    return message
+
+
+def _privatize_writable(places: Iterable[str], needed: list[str], iso: Isolation) -> None:
+    """In the worker's mount namespace: a wiped tmpfs on temp-like places, a read-only view of the others."""
+    places = outermost(places)
+    temp = [p for p in places if is_temp_like(p) or p in ("/tmp", "/var/tmp", "/dev/shm")]
+    # A checkout or venv under /tmp (CI clones there) must stay reachable: keep a handle on it before the
+    # tmpfs covers it, then bind it back read-only.
+    inside = [p for p in needed if any(p.startswith(t + "/") for t in temp)]
+    fds = {p: os.open(p, os.O_PATH | os.O_DIRECTORY) for p in inside}
+    try:
+        for target in temp:
+            size = "512m" if target == "/tmp" else "64m"
+            # World-writable like the real ones (libraries cache "/tmp" at import time, PuLP among them).
+            mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={size}")
+            iso.writable[target] = PRIVATE
+        iso.private_tmp = True
+        for p, fd in fds.items():
+            os.makedirs(p, mode=0o755, exist_ok=True)
+            mount(f"/proc/self/fd/{fd}", p, None, MS_BIND | MS_REC)
+            iso.revealed.append(p)
+            mount(None, p, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+    finally:
+        for fd in fds.values():
+            os.close(fd)
+    for target in places:
+        if target not in temp:
+            try:
+                mount(target, target, None, MS_BIND | MS_REC)
+                mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+                iso.writable[target] = READ_ONLY
+            except OSError as exc:
+                iso.notes.append(f"{target} stays writable ({exc}); the job's files there are removed")
+
+
+def _namespaces(iso: Isolation, places: Iterable[str]) -> None:
+    """The "full" level's mount/network namespaces; raises OSError when the kernel refuses the first."""
+    unshare(CLONE_NEWNS)
+    mount(None, "/", None, MS_REC | MS_PRIVATE)
+    try:
+        unshare(CLONE_NEWNET)
+        iso.network, iso.network_block = False, "namespace"
+    except OSError as exc:
+        iso.notes.append(f"no network namespace: {exc}")
+    needed = needed_paths()
+    _privatize_writable(places, needed, iso)
+    reveal_through_tmpfs([p for p in needed if p not in iso.revealed], iso)
+
+
+def setup_worker_isolation(requested: str = "auto", places: Iterable[str] = ()) -> tuple[Isolation, JobCgroup | None]:
+    """Called once by the worker at start-up, before any job: the strongest level `requested` allows.
+
+    `places` are the machine's world-writable places (writable.find_world_writable). Never raises: what could
+    not be set up is recorded in `notes` and the pool decides whether the result is acceptable."""
+    iso = Isolation(requested=requested)
     try:
         prctl(PR_SET_CHILD_SUBREAPER, 1)
     except OSError as exc:
         iso.notes.append(f"no subreaper: {exc}")
+    group, why = JobCgroup.create(f"optotrace-sandbox-{os.getpid()}")
+    if group is not None:
+        iso.memory, iso.cgroup = f"per job (cgroup {group.version})", group.path
+    else:
+        iso.notes.append(f"memory is limited per process only: no memory cgroup ({why})")
+    if requested == "basic":
+        iso.notes.append("basic isolation was asked for: jobs run under the worker's uid")
+        return iso, group
     if os.geteuid() != 0:
-        iso.notes.append("not root: jobs run under the worker's uid (rlimits and process-group kill only)")
-        return iso
+        iso.notes.append("not root: jobs run under the worker's uid (rlimits and a sweep of descendants only)")
+        return iso, group
+    places = list(places)
     try:
-        unshare(CLONE_NEWNS)
-        mount(None, "/", None, MS_REC | MS_PRIVATE)
-    except OSError as exc:
-        iso.notes.append(f"no mount namespace ({exc}): jobs run under the worker's uid")
-        return iso
-    try:
-        unshare(CLONE_NEWNET)
-        iso.network = False
-    except OSError as exc:
-        iso.notes.append(f"no network namespace: {exc}")
-    try:
-        # World-writable like the real ones (libraries cache "/tmp" at import time, PuLP among them), but
-        # private to this worker's namespace and wiped after each job.
-        needed = needed_paths()
-        private = [t for t in ("/tmp", "/var/tmp", "/dev/shm") if os.path.isdir(t)]
-        # A checkout or venv under /tmp (CI clones there) must stay reachable: keep a handle on it before the
-        # tmpfs covers it, then bind it back read-only.
-        inside = [p for p in needed if any(p.startswith(t + "/") for t in private)]
-        fds = {p: os.open(p, os.O_PATH | os.O_DIRECTORY) for p in inside}
-        try:
-            for target, size in zip(private, ("512m", "64m", "64m"), strict=False):
-                mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={size}")
-            iso.private_tmp = True
-            for p, fd in fds.items():
-                os.makedirs(p, mode=0o755, exist_ok=True)
-                mount(f"/proc/self/fd/{fd}", p, None, MS_BIND | MS_REC)
-                iso.revealed.append(p)
-                mount(None, p, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
-        finally:
-            for fd in fds.values():
-                os.close(fd)
-        reveal_through_tmpfs([p for p in needed if p not in inside], iso)
         iso.uid = pick_private_uid()
-        iso.level = "full"
-    except (OSError, RuntimeError) as exc:
-        iso.notes.append(f"isolation incomplete ({exc}): jobs run under the worker's uid")
-        iso.uid = None
-    return iso
+    except RuntimeError as exc:
+        iso.notes.append(f"{exc}: jobs run under the worker's uid")
+        return iso, group
+    iso.level, iso.max_processes, iso.processes_swept = "uid", True, "uid"
+    iso.ipc = "swept after each job"
+    if requested != "uid":
+        try:
+            _namespaces(iso, places)
+            iso.level = "full"
+        except OSError as exc:
+            iso.notes.append(f"no mount namespace ({exc}; needs CAP_SYS_ADMIN): isolation level 'uid'")
+        if iso.level == "full":
+            failure = _works_in_child(lambda: unshare(CLONE_NEWIPC))
+            if failure:
+                iso.notes.append(f"no IPC namespace ({failure}): System V objects are swept after each job")
+            else:
+                iso.ipc = "namespace per job"
+    if iso.level == "uid":
+        iso.reached = [p for p in needed_paths() if _closed_ancestor(p) is not None]
+    if iso.network:
+        failure = netfilter.probe()
+        if failure:
+            iso.notes.append(f"jobs can reach the network: no network namespace and {failure}")
+        else:
+            iso.network, iso.network_block = False, "seccomp"
+    for place in places:
+        covered = [p for p, how in iso.writable.items() if how in (PRIVATE, READ_ONLY)]
+        if not any(place == p or place.startswith(p + "/") for p in covered):
+            iso.writable[place] = SWEPT if os.path.isdir(place) else UNCONTAINED
+    return iso, group
 
 
 def drop_privileges(uid: int) -> None:
@@ -216,86 +311,3 @@ def drop_privileges(uid: int) -> None:
     os.setgroups([])
     os.setgid(uid)
     os.setuid(uid)
-
-
-def reap_children() -> None:
-    """Collect every exited child (the worker is a subreaper: orphaned job processes end up here)."""
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-
-
-def processes_of(uid: int) -> list[int]:
-    """Pids of the processes (zombies included) whose owner is `uid`."""
-    pids = []
-    with os.scandir("/proc") as entries:
-        for entry in entries:
-            if entry.name.isdigit():
-                try:
-                    if entry.stat(follow_symlinks=False).st_uid == uid:
-                        pids.append(int(entry.name))
-                except OSError:
-                    continue
-    return pids
-
-
-def sweep_uid(uid: int, attempts: int = 50) -> bool:
-    """Kill every process running under `uid`; True when none is left.
-
-    A helper forked from the worker becomes `uid` and sends SIGKILL to -1, that is to every process it may
-    signal: every process of that uid, and no other. The kernel walks the task list under the lock that fork()
-    needs, so no process of the uid escapes by forking during the kill. The worker, a child subreaper, then
-    reaps the victims (unreaped zombies still show up in /proc).
-    """
-    reap_children()
-    for _ in range(attempts):
-        if not processes_of(uid):
-            return True
-        pid = os.fork()
-        if pid == 0:  # the helper
-            code = 0
-            try:
-                os.setuid(uid)
-                os.kill(-1, signal.SIGKILL)
-            except BaseException:
-                code = 1
-            os._exit(code)
-        os.waitpid(pid, 0)
-        time.sleep(0.001)
-        reap_children()
-    return not processes_of(uid)
-
-
-def kill_processes_of(uid: int, rounds: int = 20) -> None:
-    """From the pool (root, without forking): SIGKILL every process of `uid`, e.g. after its worker died."""
-    if os.geteuid() != 0:
-        return
-    for _ in range(rounds):
-        pids = [p for p in processes_of(uid) if os.path.exists(f"/proc/{p}/stat") and not _zombie(p)]
-        if not pids:
-            return
-        for pid in pids:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(0.01)
-
-
-def _zombie(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            return fh.read().rsplit(b")", 1)[1].split()[0] == b"Z"
-    except (OSError, IndexError):
-        return True
-
-
-def kill_group(pgid: int) -> None:
-    for target in (-pgid, pgid):
-        try:
-            os.kill(target, signal.SIGKILL)
-        except OSError as exc:
-            if exc.errno not in (errno.ESRCH, errno.EPERM):
-                raise

@@ -11,11 +11,44 @@ import tempfile
 import traceback
 import types
 
-from optotrace.modeling.sandbox.isolation import drop_privileges
+from optotrace.modeling.sandbox import netfilter, reach
+from optotrace.modeling.sandbox.cgroup import JobCgroup
+from optotrace.modeling.sandbox.isolation import CLONE_NEWIPC, Isolation, drop_privileges, unshare
 from optotrace.modeling.sandbox.limits import Limits, apply_rlimits
 
 STATUS_FD = 3
 MEMORY_MARK = b"M"
+#: Written on the status pipe, followed by the reason, when the sandbox could not set the job up.
+SETUP_MARK = b"S"
+
+
+class _SetupError(Exception):
+    pass
+
+
+def _contain(
+    iso: Isolation, group: JobCgroup | None, limits: Limits, handles: dict[str, int], packages: list[list[str]]
+) -> None:
+    """Everything the job's process does as root before it runs the program (fails closed)."""
+    steps = []
+    if group is not None:
+        steps.append(("enter the job's memory cgroup", group.join))
+    if iso.ipc == "namespace per job":
+        steps.append(("unshare an IPC namespace", lambda: unshare(CLONE_NEWIPC)))
+    steps.append(("set the rlimits", lambda: apply_rlimits(limits, limit_processes=iso.max_processes)))
+    if iso.uid is not None:
+        steps.append(("switch to the private uid", lambda: drop_privileges(iso.uid)))  # type: ignore[arg-type]
+    # No setuid program (su, mount, ...) may give the job back privileges; the seccomp filter needs it too.
+    steps.append(("set no_new_privs", netfilter.no_new_privs))
+    if handles:
+        steps.append(("reach the interpreter's closed directories", lambda: reach.redirect_imports(handles, packages)))
+    if iso.network_block == "seccomp":
+        steps.append(("install the no-network seccomp filter", netfilter.install))
+    for what, step in steps:
+        try:
+            step()
+        except Exception as exc:
+            raise _SetupError(f"could not {what}: {exc}") from None
 
 
 def _text_stream(fd: int) -> io.TextIOWrapper:
@@ -42,7 +75,10 @@ def run_child(
     workdir: str,
     limits: Limits,
     env: dict[str, str],
-    uid: int | None,
+    iso: Isolation,
+    group: JobCgroup | None,
+    handles: dict[str, int],
+    packages: list[list[str]],
     out_w: int,
     err_w: int,
     status_w: int,
@@ -56,14 +92,14 @@ def run_child(
         os.dup2(out_w, 1)
         os.dup2(err_w, 2)
         os.dup2(status_w, STATUS_FD)
-        os.closerange(STATUS_FD + 1, 65536)  # the worker's protocol pipes among them
+        handles = reach.move_handles(handles)
+        os.closerange(STATUS_FD + 1 + len(handles), 65536)  # the worker's protocol pipes among them
         sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8")
         sys.stdout = _text_stream(1)
         sys.stderr = _text_stream(2)
         os.chdir(workdir)
-        apply_rlimits(limits, limit_processes=uid is not None)
-        if uid is not None:
-            drop_privileges(uid)
+        os.umask(0o077)
+        _contain(iso, group, limits, handles, packages)
         os.environ.clear()
         os.environ.update(env)
         tempfile.tempdir = None
@@ -76,6 +112,11 @@ def run_child(
         sys.argv = [path]
         sys.path[0:0] = [workdir]
         code = _execute(source, path, main.__dict__)
+    except _SetupError as exc:
+        try:
+            os.write(STATUS_FD, SETUP_MARK + str(exc).encode(errors="replace")[:2000])
+        except OSError:
+            pass
     except BaseException:
         try:
             traceback.print_exc()
@@ -111,8 +152,11 @@ def _execute(source: str, path: str, namespace: dict[str, object]) -> int:
 
 
 def _print_program_traceback(exc: BaseException) -> None:
-    """The traceback as the program's author expects it: without the sandbox's own frame on top."""
+    """The traceback as `python main.py` would print it: the sandbox's own frames are not shown.
+
+    A SyntaxError raised by compile() has only the sandbox's frame: it is printed as Python prints a script
+    that does not compile (file, line, caret, message) without a traceback header."""
     tb = exc.__traceback__
-    if tb is not None and tb.tb_next is not None and tb.tb_frame.f_code is _execute.__code__:
+    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
         tb = tb.tb_next
     traceback.print_exception(type(exc), exc, tb)

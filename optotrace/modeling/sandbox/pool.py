@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import queue
 import selectors
@@ -18,9 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from optotrace.modeling.errors import SandboxError
-from optotrace.modeling.sandbox.isolation import kill_processes_of
+from optotrace.modeling.sandbox.isolation import LEVELS
 from optotrace.modeling.sandbox.limits import GiB, Limits, MiB, scrubbed_env
+from optotrace.modeling.sandbox.preview import ISOLATION_ENV, requested_level
 from optotrace.modeling.sandbox.result import RunResult
+from optotrace.modeling.sandbox.sweep import kill_cgroup, kill_processes_of, remove_ipc_of
+from optotrace.modeling.sandbox.writable import find_world_writable
+
+log = logging.getLogger("optotrace.sandbox")
+_warned: set[str] = set()
 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[3])
 # The worker loads only the sandbox modules: light, and independent of the rest of optotrace importing.
@@ -34,6 +41,11 @@ for name in ("optotrace", "optotrace.modeling"):
 from optotrace.modeling.sandbox.worker import main
 main()
 """
+#: What each level needs and how to get it; quoted in the warning and in the refusal.
+_HOW = {
+    "full": "run as root with CAP_SYS_ADMIN (e.g. `docker run --cap-add SYS_ADMIN`)",
+    "uid": "run as root",
+}
 #: Time the worker may take beyond the job's own limit (killing, sweeping, cleaning up) before we call it hung.
 _SUPERVISION_GRACE = 30.0
 
@@ -45,7 +57,8 @@ class _NotSent(Exception):
 class _WorkerProcess:
     """One warm worker, spoken to over JSON lines on its stdin/stdout."""
 
-    def __init__(self, python: str, start_timeout: float) -> None:
+    def __init__(self, python: str, start_timeout: float, config: str | None = None) -> None:
+        self.python = python
         self.proc = subprocess.Popen(
             [python, "-I", "-c", _BOOTSTRAP, _PACKAGE_ROOT],
             stdin=subprocess.PIPE,
@@ -59,6 +72,15 @@ class _WorkerProcess:
         self.eof = False
         self.start_timeout = start_timeout
         self.info: dict[str, Any] | None = None
+        if config is not None:
+            self.configure(config)
+
+    def configure(self, config: str) -> None:
+        """The worker's first input line: the isolation asked for and the world-writable places."""
+        assert self.proc.stdin is not None
+        with contextlib.suppress(OSError):  # a worker that died already is reported by wait_ready
+            self.proc.stdin.write(config.encode() + b"\n")
+            self.proc.stdin.flush()
 
     def wait_ready(self) -> dict[str, Any]:
         if self.info is None:
@@ -112,10 +134,13 @@ class _WorkerProcess:
     def kill(self) -> None:
         with contextlib.suppress(OSError):
             self.proc.kill()
-        uid = (self.info or {}).get("isolation", {}).get("uid")
-        if uid is not None:  # the running job (a session of its own) and whatever it started
+        iso = (self.info or {}).get("isolation", {})
+        if iso.get("uid") is not None:  # the running job (a session of its own) and whatever it started
             with contextlib.suppress(OSError):
-                kill_processes_of(int(uid))
+                kill_processes_of(int(iso["uid"]))
+            remove_ipc_of(int(iso["uid"]))
+        if iso.get("cgroup"):
+            kill_cgroup(iso["cgroup"])
         with contextlib.suppress(Exception):
             self.proc.wait(timeout=10)
         for stream in (self.proc.stdin, self.proc.stdout):
@@ -145,9 +170,15 @@ class Sandbox:
     time (`time_limit`, seconds; the whole process tree is killed), CPU time (rlimit, wall limit + 1 s),
     address space (`memory_limit`, bytes), output (`output_limit` bytes of stdout+stderr together; the program
     is stopped there), processes (`max_processes`), a fresh working directory that is removed afterwards, and
-    an environment without any variable whose name contains KEY, TOKEN, SECRET or PASSWORD. As root the worker
-    also gives programs a private uid, no network and private /tmp (see `isolation.py`); `self.isolation`
-    reports what is in force.
+    an environment without any variable whose name contains KEY, TOKEN, SECRET or PASSWORD.
+
+    `isolation` ("auto" by default, or the OPTOTRACE_SANDBOX_ISOLATION variable) picks the containment level
+    (docs/SANDBOX.md): "full" (root with CAP_SYS_ADMIN: namespaces, private uid), "uid" (root: private uid,
+    seccomp instead of the network namespace, sweeps instead of private mounts) or "basic" (the caller's uid,
+    rlimits only). "auto" takes the strongest the machine allows and logs a warning when that is below
+    "full"; naming a level refuses to start (SandboxError) when the machine cannot provide it, and "basic"
+    is the explicit opt-in to weak isolation. `self.isolation` reports what is in force (level, network,
+    IPC, memory per job or per process, world-writable places); `describe_isolation()` says it in a line.
     """
 
     def __init__(
@@ -159,9 +190,12 @@ class Sandbox:
         max_processes: int = 128,
         python: str | None = None,
         start_timeout: float = 180.0,
+        isolation: str | None = None,
     ) -> None:
         if pool_size < 1:
             raise SandboxError(f"pool_size must be at least 1, got {pool_size}")
+        requested = self.requested_isolation = requested_level(isolation)
+        self._config: str | None = None
         self.limits = Limits(
             time_limit=float(time_limit),
             memory_limit=int(memory_limit),
@@ -177,17 +211,75 @@ class Sandbox:
         self._idle: queue.Queue[_WorkerProcess] = queue.Queue()
         self.replaced = 0  # how many workers died or hung and were replaced
         workers = [self._spawn() for _ in range(pool_size)]
+        # Found while the workers import their libraries (the first call in a process walks the file system).
+        places = list(find_world_writable()) if requested != "basic" and os.geteuid() == 0 else []
+        self._config = json.dumps({"isolation": requested, "places": places})
+        for w in workers:
+            w.configure(self._config)
         try:
             infos = [w.wait_ready() for w in workers]
         except SandboxError:
             self.close()
             raise
         self.isolation: dict[str, Any] = infos[0]["isolation"]
+        weakest = min((info["isolation"] for info in infos), key=lambda iso: LEVELS.index(iso["level"]))
+        if weakest["level"] != self.isolation["level"]:
+            self.isolation = weakest
         for w in workers:
             self._idle.put(w)
+        self._check_isolation()
+
+    def _check_isolation(self) -> None:
+        level, requested = self.isolation["level"], self.requested_isolation
+        why = "; ".join(self.isolation.get("notes", [])) or "no reason recorded"
+        if requested in LEVELS and LEVELS.index(level) < LEVELS.index(requested):
+            self.close()
+            raise SandboxError(
+                f"sandbox isolation {requested!r} is not available here (got {level!r}: {why}). To get it, "
+                f"{_HOW[requested]}; or accept weaker isolation explicitly with isolation="
+                f"{level!r} ({ISOLATION_ENV}={level})."
+            )
+        if requested == "auto" and level != "full" and level not in _warned:
+            _warned.add(level)
+            log.warning(
+                "SANDBOX ISOLATION IS WEAKER THAN FULL: untrusted programs run with isolation level %r (%s). "
+                "Missing: %s. For full isolation %s; to accept this level and silence this warning pass "
+                "isolation=%r (or set %s=%s). See docs/SANDBOX.md.",
+                level, self.describe_isolation(), why, _HOW["full"], level, ISOLATION_ENV, level,
+            )
+
+    @property
+    def limits_in_force(self) -> dict[str, str]:
+        """Each limit and how it is enforced on this machine (what `isolation` could not provide shows here)."""
+        lim, iso = self.limits, self.isolation
+        processes = (
+            f"{lim.max_processes} (RLIMIT_NPROC of the private uid)" if iso.get("max_processes")
+            else "not enforced: jobs share the caller's uid and its RLIMIT_NPROC"
+        )
+        return {
+            "time": f"{lim.time_limit:g} s wall (the job's processes are killed), {lim.cpu_seconds()} s CPU",
+            "memory": f"{lim.memory_limit} bytes {iso.get('memory', 'per process (RLIMIT_AS)')}"
+            + ("" if str(iso.get("memory", "")).startswith("per job") else ", RLIMIT_AS on each process"),
+            "output": f"{lim.output_limit} bytes of stdout and stderr together",
+            "file_size": f"{lim.max_file_size} bytes per file (RLIMIT_FSIZE)",
+            "processes": processes,
+        }
+
+    def describe_isolation(self) -> str:
+        """One line: the level in force and what it contains (printed once per run by the CLI)."""
+        iso = self.isolation
+        uid = f"private uid {iso['uid']}" if iso.get("uid") is not None else f"the caller's uid {os.geteuid()}"
+        network = f"no network ({iso.get('network_block')})" if not iso.get("network", True) else "NETWORK REACHABLE"
+        writable = iso.get("writable", {})
+        contained = sum(1 for how in writable.values() if "not contained" not in how)
+        return (
+            f"sandbox isolation {iso['level']}: {uid}, {network}, IPC {iso.get('ipc', 'shared')}, "
+            f"memory limit {iso.get('memory', 'per process (RLIMIT_AS)')}, "
+            f"{contained}/{len(writable)} world-writable places contained"
+        )
 
     def _spawn(self) -> _WorkerProcess:
-        worker = _WorkerProcess(self._python, self._start_timeout)
+        worker = _WorkerProcess(self._python, self._start_timeout, self._config)
         with self._lock:
             self._all.append(worker)
         return worker

@@ -12,7 +12,8 @@ class RunResult:
 
     `returncode` is the exit status (negative: killed by that signal; None: the sandbox could not run it, see
     `error`). `timed_out` covers both the wall-time and the CPU-time limit; `memory_exceeded` means the program
-    hit the address-space limit (MemoryError or an allocation failure); `output_truncated` means the program
+    hit the address-space limit (MemoryError or an allocation failure) or its processes together went over the
+    job's memory cgroup limit (the kernel killed one of them); `output_truncated` means the program
     printed more than `output_limit` bytes and was stopped there.
     """
 

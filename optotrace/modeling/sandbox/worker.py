@@ -1,13 +1,15 @@
 """The warm worker: imports the solver libraries once, then runs each job in a fresh forked child.
 
-Started by the pool as `python -m optotrace.modeling.sandbox.worker`. Protocol: JSON lines. The worker first
-writes {"ready": true, "isolation": {...}}; then for every job line {"source", "limits"} it answers with one
-RunResult as a dict. End of input (the pool closed or died) ends the worker.
+Started by the pool (see pool._BOOTSTRAP). Protocol: JSON lines. The pool's first line is the configuration,
+{"isolation": the level asked for, "places": the machine's world-writable places}; the worker answers
+{"ready": true, "isolation": {...}}; then for every job line {"source", "limits"} it answers with one RunResult
+as a dict. End of input (the pool closed or died) ends the worker.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import importlib
 import json
@@ -19,16 +21,14 @@ import tempfile
 import time
 from typing import Any, BinaryIO
 
-from optotrace.modeling.sandbox.isolation import (
-    Isolation,
-    kill_group,
-    reap_children,
-    setup_worker_isolation,
-    sweep_uid,
-)
-from optotrace.modeling.sandbox.job import MEMORY_MARK, run_child
+from optotrace.modeling.sandbox.cgroup import JobCgroup
+from optotrace.modeling.sandbox.isolation import PRIVATE, SWEPT, Isolation, setup_worker_isolation
+from optotrace.modeling.sandbox.job import MEMORY_MARK, SETUP_MARK, run_child
 from optotrace.modeling.sandbox.limits import Limits, scrubbed_env
+from optotrace.modeling.sandbox.reach import open_handles, package_paths_below
 from optotrace.modeling.sandbox.result import RunResult
+from optotrace.modeling.sandbox.sweep import kill_group, sweep_descendants, sweep_uid
+from optotrace.modeling.sandbox.writable import remove_owned_by, wipe
 
 #: Imported once in the worker, so a job's `import pyomo.environ` costs nothing.
 PRELOAD = (
@@ -62,8 +62,11 @@ def preload() -> list[str]:
 
 
 class Worker:
-    def __init__(self, iso: Isolation) -> None:
+    def __init__(self, iso: Isolation, group: JobCgroup | None = None) -> None:
         self.iso = iso
+        self.group = group
+        self.handles = open_handles(iso.reached)
+        self.packages = package_paths_below(iso.reached)
         self.counter = 0
 
     # -- the working directory -------------------------------------------------------------------
@@ -80,18 +83,11 @@ class Worker:
 
     def clean_up(self, workdir: str) -> None:
         shutil.rmtree(workdir, ignore_errors=True)
-        if self.iso.private_tmp:  # whatever the job left in the private /tmp, /var/tmp, /dev/shm
-            for base in ("/tmp", "/var/tmp", "/dev/shm"):
-                with contextlib.suppress(OSError):
-                    for entry in os.listdir(base):
-                        full = os.path.join(base, entry)
-                        if any(r == full or r.startswith(full + "/") for r in self.iso.revealed):
-                            continue  # holds a bind of the real checkout or venv: never delete through it
-                        if os.path.isdir(full) and not os.path.islink(full):
-                            shutil.rmtree(full, ignore_errors=True)
-                        else:
-                            with contextlib.suppress(OSError):
-                                os.unlink(full)
+        for place, how in self.iso.writable.items():
+            if how == PRIVATE:  # whatever the job left in the private /tmp, /var/tmp, /dev/shm, /run/lock...
+                wipe(place, keep=self.iso.revealed)
+            elif how == SWEPT and self.iso.uid is not None:
+                remove_owned_by(self.iso.uid, [place])
 
     # -- one job ---------------------------------------------------------------------------------
     def run(self, source: str, limits: Limits) -> RunResult:
@@ -101,15 +97,22 @@ class Worker:
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         st_r, st_w = os.pipe()
+        ooms = 0
+        if self.group is not None:
+            self.group.set_limit(limits.memory_limit)
+            ooms = self.group.oom_kills()
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:
-            run_child(source, workdir, limits, env, self.iso.uid, out_w, err_w, st_w)
+            run_child(source, workdir, limits, env, self.iso, self.group, self.handles, self.packages, out_w, err_w, st_w)
         for fd in (out_w, err_w, st_w):
             os.close(fd)
         try:
-            return self._supervise(pid, start, limits, out_r, err_r, st_r)
+            result = self._supervise(pid, start, limits, out_r, err_r, st_r)
+            if self.group is not None and self.group.oom_kills() > ooms and not result.memory_exceeded:
+                result = dataclasses.replace(result, memory_exceeded=True)  # the job as a whole hit the limit
+            return result
         finally:
             for fd in (out_r, err_r, st_r):
                 with contextlib.suppress(OSError):
@@ -124,7 +127,7 @@ class Worker:
         if self.iso.uid is not None:
             sweep_uid(self.iso.uid)
         else:
-            reap_children()
+            sweep_descendants()
         return status
 
     def _supervise(
@@ -197,7 +200,12 @@ class Worker:
         marks = b""
         os.set_blocking(st_r, False)  # a surviving grandchild may still hold the write end
         with contextlib.suppress(OSError):
-            marks = os.read(st_r, 16)
+            marks = os.read(st_r, 4096)
+        if marks.startswith(SETUP_MARK):
+            return RunResult(
+                stdout="", stderr="", returncode=None, wall_time=time.monotonic() - start,
+                error=f"the sandbox could not set this job up: {marks[1:].decode(errors='replace')}",
+            )
         stderr = buffers[err_r].decode("utf-8", errors="replace")
         tail = stderr[-4000:]
         memory = MEMORY_MARK in marks or (returncode != 0 and any(h in tail for h in _MEMORY_HINTS))
@@ -234,12 +242,13 @@ def main() -> None:
     os.dup2(devnull, 0)
     os.dup2(2, 1)
     loaded = preload()
-    iso = setup_worker_isolation()
+    config = json.loads(proto_in.readline() or "{}")
+    iso, group = setup_worker_isolation(config.get("isolation", "auto"), config.get("places", ()))
     # Everything imported so far is shared with every job; frozen, the job's garbage collector never walks
     # (and so never copies) those pages.
     gc.collect()
     gc.freeze()
-    worker = Worker(iso)
+    worker = Worker(iso, group)
     _send(proto_out, {"ready": True, "pid": os.getpid(), "preloaded": loaded, "isolation": iso.to_dict()})
     for line in proto_in:
         if not line.strip():
@@ -251,6 +260,8 @@ def main() -> None:
         except Exception as exc:  # the worker itself failed: report it, keep serving
             result = RunResult(stdout="", stderr="", returncode=None, error=f"sandbox worker error: {exc!r}")
         _send(proto_out, result.to_dict())
+    if group is not None:
+        group.remove()
 
 
 if __name__ == "__main__":
