@@ -87,7 +87,9 @@ class KVStore:
                                       isolation_level=None)
                 con.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_s * 1000)}")
                 if con.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                    con.execute("PRAGMA journal_mode=WAL")
+                    mode = con.execute("PRAGMA journal_mode=WAL").fetchone()[0].lower()
+                    if mode != "wal":  # another process holds the file: try again shortly
+                        raise sqlite3.OperationalError(f"database is locked (journal mode stays {mode})")
                 con.execute("PRAGMA synchronous=NORMAL")
                 con.execute(f"CREATE TABLE IF NOT EXISTS {self.table} ("
                             " key TEXT PRIMARY KEY, value TEXT NOT NULL, created REAL NOT NULL)")

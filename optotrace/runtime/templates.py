@@ -51,7 +51,7 @@ class Templates:
     def template(self, name: str) -> Template:
         return Template(self.text(name))
 
-    def render(self, name: str, **values: Any) -> str:
+    def render(self, name: str, /, **values: Any) -> str:
         """Fill `$name` placeholders (values are turned into text); a missing one raises KeyError."""
         return self.template(name).substitute({k: str(v) for k, v in values.items()})
 
