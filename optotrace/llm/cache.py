@@ -100,14 +100,15 @@ class CompletionCache:
 
 
 def _is_completion(value: Any) -> bool:
-    if not isinstance(value, dict):
+    if type(value) is not dict:
         return False
-    number = (int, float)
-    return (
-        isinstance(value.get("text"), str)
-        and "model" in value and isinstance(value["model"], (str, type(None)))
-        and isinstance(value.get("prompt_tokens"), int)
-        and isinstance(value.get("completion_tokens"), int)
-        and isinstance(value.get("cost_usd"), number)
-        and not any(isinstance(value.get(k), bool) for k in ("prompt_tokens", "completion_tokens"))
-    )
+    try:
+        return (
+            type(value["text"]) is str
+            and (value["model"] is None or type(value["model"]) is str)
+            and type(value["prompt_tokens"]) is int
+            and type(value["completion_tokens"]) is int
+            and type(value["cost_usd"]) in (int, float)
+        )
+    except KeyError:
+        return False

@@ -24,6 +24,7 @@ import random
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -64,14 +65,15 @@ class KVStore:
         self.busy_timeout_s = busy_timeout_s
         self._lock = threading.Lock()
         self._con: sqlite3.Connection | None = None
-        self._pid = -1
         self._warned: set[str] = set()
+        self._get_sql = f"SELECT value FROM {table} WHERE key = ?"
+        self._put_sql = f"INSERT OR REPLACE INTO {table} (key, value, created) VALUES (?, ?, ?)"
         with self._lock:
             self._connect()
 
     # -- opening ------------------------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
-        if self._con is not None and self._pid == os.getpid():
+        if self._con is not None:
             return self._con
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -94,7 +96,8 @@ class KVStore:
                 con.execute(f"CREATE TABLE IF NOT EXISTS {self.table} ("
                             " key TEXT PRIMARY KEY, value TEXT NOT NULL, created REAL NOT NULL)")
                 con.execute(f"SELECT 1 FROM {self.table} LIMIT 1").fetchall()
-                self._con, self._pid = con, os.getpid()
+                self._con = con
+                _OPEN.add(self)
                 return con
             except sqlite3.Error as exc:
                 if con is not None:
@@ -125,6 +128,15 @@ class KVStore:
     # -- use -------------------------------------------------------------------------------------------------
     def _run(self, op: str, sql: str, args: tuple[Any, ...]) -> list[Any] | None:
         """Execute with recovery: a damaged file is rebuilt and the statement tried once more. None on error."""
+        con = self._con
+        if con is not None:  # the common case, without the retry machinery
+            try:
+                with self._lock:
+                    return con.execute(sql, args).fetchall()
+            except sqlite3.Error as exc:
+                if not _is_corrupt(exc):
+                    self._warn_once(op, f"{self.path}: {op} failed ({type(exc).__name__}: {exc}); carrying on without it")
+                    return None
         for attempt in (1, 2):
             try:
                 with self._lock:
@@ -143,11 +155,20 @@ class KVStore:
         return None
 
     def get(self, key: str) -> Any | None:
-        rows = self._run("read", f"SELECT value FROM {self.table} WHERE key = ?", (key,))
-        if not rows:
+        con = self._con
+        row = None
+        try:
+            if con is None:
+                raise sqlite3.OperationalError("not connected")
+            with self._lock:  # the common case, kept short: a cache hit is on the hot path
+                row = con.execute(self._get_sql, (key,)).fetchone()
+        except sqlite3.Error:
+            rows = self._run("read", self._get_sql, (key,))
+            row = rows[0] if rows else None
+        if row is None:
             return None
         try:
-            return json.loads(rows[0][0])
+            return json.loads(row[0])
         except (TypeError, ValueError):
             self._warn_once("json", f"{self.path}: an entry is not JSON; treating it (and any like it) as a miss")
             return None
@@ -159,8 +180,7 @@ class KVStore:
         except (TypeError, ValueError) as exc:
             self._warn_once("encode", f"{self.path}: a value is not JSON-serialisable ({exc}); not stored")
             return False
-        rows = self._run("write", f"INSERT OR REPLACE INTO {self.table} (key, value, created) VALUES (?, ?, ?)",
-                         (key, data, time.time()))
+        rows = self._run("write", self._put_sql, (key, data, time.time()))
         return rows is not None
 
     def __len__(self) -> int:
@@ -191,6 +211,20 @@ class KVStore:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["path"], state["table"], state["busy_timeout_s"])  # type: ignore[misc]
+
+
+_OPEN: weakref.WeakSet[KVStore] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    """A forked child must not use its parent's connections: each store reconnects on its next use."""
+    for store in list(_OPEN):
+        store._con = None
+        store._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _healthy(path: Path, table: str) -> bool:
