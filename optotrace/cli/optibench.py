@@ -118,9 +118,10 @@ def eval_cmd(
         existing_input(params, "--params")
     _check_mode(mode)
     problems = _problems(data, answer_field, question_field, limit)
+    llm = _llm(model, base_url, cache)
     if mode == "code":
         typer.echo(_isolation_line(), err=True)
-    agent = ModelerAgent(_llm(model, base_url, cache), mode=mode, max_attempts=attempts, time_limit=time_limit,  # type: ignore[arg-type]
+    agent = ModelerAgent(llm, mode=mode, max_attempts=attempts, time_limit=time_limit,  # type: ignore[arg-type]
                          sandbox_pool=min(concurrency, 4))
     if params:
         agent.load(params)

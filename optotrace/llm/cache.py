@@ -1,22 +1,23 @@
-"""A persistent completion cache in SQLite (WAL mode), safe for concurrent threads and processes.
+"""A persistent completion cache in SQLite (the runtime's key-value store, WAL mode), safe for concurrent
+threads and processes. The cache is an optimization: a broken entry is a miss, a broken file is moved aside
+and rebuilt, and a paid answer is never lost to a cache error.
 
-The key is the sha256 of the canonical JSON of (backend, model, messages, parameters, schema). Each process
-opens its own connection; SQLite's locking with a generous busy timeout serialises writers, and WAL lets
-readers proceed while one writes, so concurrent runs sharing one file lose nothing.
+The key is the sha256 of the canonical JSON of (backend, model, messages, parameters, schema).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
-import sqlite3
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
 from optotrace.llm.errors import LLMConfigError
+from optotrace.runtime import KVStore, KVStoreError
+
+log = logging.getLogger(__name__)
 
 _OFF = {"off", "0", "false", "no", "none", "disable", "disabled"}
 _ON = {"on", "1", "true", "yes", "enable", "enabled", ""}
@@ -62,46 +63,52 @@ def cache_key(
 
 
 class CompletionCache:
-    """get(key) -> stored dict or None; put(key, dict). One connection per instance, guarded by a lock."""
+    """get(key) -> stored dict or None; put(key, dict) -> stored or not. The runtime's SQLite key-value store:
+    several processes may open a new file at once; an entry that is not a completion is a miss (logged once);
+    a damaged file is moved aside and rebuilt; a failed write is logged and the answer still returned."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(
-                str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False, isolation_level=None
-            )
-            self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute(
-                "CREATE TABLE IF NOT EXISTS completions ("
-                " key TEXT PRIMARY KEY, value TEXT NOT NULL, created REAL NOT NULL)"
-            )
-        except (OSError, sqlite3.Error) as exc:
+            self._store = KVStore(self.path, table="completions", busy_timeout_s=BUSY_TIMEOUT_MS / 1000)
+        except KVStoreError as exc:
             raise LLMConfigError(
                 f"cannot open the LLM cache at {self.path}: {exc}. Pick another file with cache=PATH "
                 "(or OPTOTRACE_CACHE_DIR), or turn the cache off with cache=False or OPTOTRACE_CACHE=off"
             ) from exc
-        self._lock = threading.Lock()
+        self._warned = False
 
     def get(self, key: str) -> dict[str, Any] | None:
-        with self._lock:
-            row = self._conn.execute("SELECT value FROM completions WHERE key = ?", (key,)).fetchone()
-        return None if row is None else json.loads(row[0])
+        value = self._store.get(key)
+        if value is None:
+            return None
+        if not _is_completion(value):
+            if not self._warned:
+                self._warned = True
+                log.warning("%s: an entry is not a stored completion; treating it as a miss", self.path)
+            return None
+        return value
 
-    def put(self, key: str, value: dict[str, Any]) -> None:
-        data = json.dumps(value, ensure_ascii=False)
-        with self._lock:
-            self._conn.execute(
-                "INSERT OR REPLACE INTO completions (key, value, created) VALUES (?, ?, ?)",
-                (key, data, time.time()),
-            )
+    def put(self, key: str, value: dict[str, Any]) -> bool:
+        return self._store.put(key, value)
 
     def __len__(self) -> int:
-        with self._lock:
-            return int(self._conn.execute("SELECT COUNT(*) FROM completions").fetchone()[0])
+        return len(self._store)
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self._store.close()
+
+
+def _is_completion(value: Any) -> bool:
+    if type(value) is not dict:
+        return False
+    try:
+        return (
+            type(value["text"]) is str
+            and (value["model"] is None or type(value["model"]) is str)
+            and type(value["prompt_tokens"]) is int
+            and type(value["completion_tokens"]) is int
+            and type(value["cost_usd"]) in (int, float)
+        )
+    except KeyError:
+        return False

@@ -13,34 +13,22 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import os
 import shutil
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RunStore", "atomic_write_text", "plot_learning_curve"]
+from optotrace.runtime import Progress, atomic_write_bytes, atomic_write_text, clean_stale_temps
+
+__all__ = ["RunStore", "TrainProgress", "atomic_write_text", "plot_learning_curve"]
+
+log = logging.getLogger(__name__)
 
 OWNED = ("state.json", "config.json", "metrics.jsonl", "best_params.json", "learning_curve.png", "summary.json")
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 class RunStore:
@@ -76,6 +64,9 @@ class RunStore:
             ) from None
 
     def load_state(self) -> dict[str, Any] | None:
+        """The resume point. Temporary files of writes a killed run left unfinished are removed first."""
+        for path in clean_stale_temps(self.dir, recursive=True):
+            log.info("removed %s, left by an interrupted write", path)
         state = self.read_json("state.json")
         return state if isinstance(state, dict) else None
 
@@ -85,6 +76,7 @@ class RunStore:
             (self.dir / name).unlink(missing_ok=True)
         for sub in ("steps", "params", "optimizers"):
             shutil.rmtree(self.dir / sub, ignore_errors=True)
+        clean_stale_temps(self.dir, recursive=True)
 
     def step_records(self, last: int | None = None) -> list[dict[str, Any]]:
         """The per-step records in order, up to step `last` (records past it are from an unfinished step)."""
@@ -133,9 +125,23 @@ def plot_learning_curve(records: list[Mapping[str, Any]], path: Path, initial: M
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
     plt.close(fig)
-    os.replace(tmp, path)
-    return path
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+class TrainProgress:
+    """The training bar: steps done of all, the ETA, and the latest batch, validation and best scores."""
+
+    def __init__(self, total: int, done: int, enabled: bool) -> None:
+        self._display = Progress(enabled).__enter__()
+        self._bar = self._display.bar("training", total, done)
+
+    def advance(self, train: float, val: float | None, best: float | None) -> None:
+        text = f"batch {train:.3f}" + (f"  val {val:.3f}" if val is not None else "")
+        text += f"  best {best:.3f}" if best is not None else ""
+        self._bar.advance(1, status=text)
+
+    def close(self) -> None:
+        self._display.close()

@@ -30,7 +30,7 @@ from typing import Any
 
 from optotrace.optimizers.base import collect_parameters, stable_names
 from optotrace.optimizers.errors import TrainerError
-from optotrace.optimizers.run_store import RunStore, plot_learning_curve
+from optotrace.optimizers.run_store import RunStore, TrainProgress, plot_learning_curve
 
 log = logging.getLogger("optotrace.optimizers.trainer")
 
@@ -267,7 +267,7 @@ class Trainer:
         history: list[dict[str, Any]] = state["history"]
         step = state["step"]
         t_start = time.perf_counter()
-        bar = _Progress(self.total_steps, step, self.progress)
+        bar = TrainProgress(self.total_steps, step, self.progress)
         try:
             while step < self.total_steps and not self._reached(state):
                 t0 = time.perf_counter()
@@ -464,31 +464,3 @@ def _short(value: Any, limit: int = 500) -> Any:
         return value
     text = value if isinstance(value, str) else repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-class _Progress:
-    """A rich progress bar showing the latest scores; silent when disabled."""
-
-    def __init__(self, total: int, done: int, enabled: bool) -> None:
-        self._bar = None
-        if not enabled:
-            return
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self._bar = Progress(
-            TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[scores]}"),
-            TimeElapsedColumn(), transient=False,
-        )
-        self._bar.start()
-        self._task = self._bar.add_task("train", total=total, completed=done, scores="")
-
-    def advance(self, train: float, val: float | None, best: float | None) -> None:
-        if self._bar is None:
-            return
-        text = f"batch {train:.3f}" + (f"  val {val:.3f}" if val is not None else "")
-        text += f"  best {best:.3f}" if best is not None else ""
-        self._bar.update(self._task, advance=1, scores=text)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.stop()

@@ -33,7 +33,7 @@ def test_train_improves_and_saves_best_parameters(tmp_path: Path) -> None:
         agent.close()
     assert result.best_score == 1.0
     assert agent.instructions.data.startswith("PRINT ALL REQUESTED LABELS")
-    assert saved is not None and json.loads(saved.read_text())["instructions"].startswith("PRINT ALL")
+    assert saved is not None and json.loads(saved.read_text())["parameters"]["instructions"]["value"].startswith("PRINT ALL")
 
 
 def test_split_is_seeded_and_disjoint() -> None:
@@ -65,5 +65,5 @@ def test_cli_train_end_to_end(tmp_path: Path) -> None:
     line = json.loads(result.stdout.strip().splitlines()[-1])
     assert line["total"] == 2 and line["correct"] == 0  # the scripted answers are wrong, and graded so
     saved = json.loads((tmp_path / "run" / "train" / "best_params.json").read_text())
-    assert set(saved) == {"mode", "system_prompt", "instructions"}
+    assert set(saved["parameters"]) == {"system_prompt", "instructions"}  # the Module parameter file
     assert (tmp_path / "run" / "heldout" / "report.md").exists()

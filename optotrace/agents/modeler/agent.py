@@ -4,7 +4,8 @@
     result = agent(problem)                 # AgentResult for benchmarks.evaluate
     out, result = agent.forward(problem)    # traced: out is the final Outcome node, for backward()
 
-Trainable: `system_prompt` and `instructions` (ParameterNodes; `agent.parameters()`).
+Trainable: `system_prompt` and `instructions` (ParameterNodes; `agent.parameters()`). The agent is an
+`ot.Module`: `agent.save(path)` / `agent.load(path)` write and read the same parameter file as every module.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from optotrace import ExecutionError, Node, node, stop_tracing
+from optotrace import ExecutionError, Module, Node, node, stop_tracing
 from optotrace.agents.modeler import tally
 from optotrace.agents.modeler.ops import make_ops, record_call, spec_reply_text
 from optotrace.agents.modeler.outcome import Outcome
@@ -22,7 +23,6 @@ from optotrace.agents.modeler.replies import SpecAnswer
 from optotrace.agents.prompts import load
 from optotrace.benchmarks.answer import AgentResult
 from optotrace.benchmarks.problem import Problem
-from optotrace.benchmarks.runner.settings import EvalSettings
 
 Mode = Literal["code", "spec"]
 
@@ -31,7 +31,7 @@ def _data(x: Any) -> Any:
     return x.data if isinstance(x, Node) else x
 
 
-class ModelerAgent:
+class ModelerAgent(Module):
     def __init__(
         self,
         llm: Any = None,
@@ -65,9 +65,9 @@ class ModelerAgent:
         self._setup()
 
     def _setup(self) -> None:
-        from optotrace.benchmarks.runner.sandboxes import LazySandbox
+        from optotrace.modeling.sandbox import LazySandbox
 
-        self._sandbox = LazySandbox(EvalSettings(time_limit=self.time_limit), pool_size=self.sandbox_pool)
+        self._sandbox = LazySandbox(time_limit=self.time_limit, pool_size=self.sandbox_pool)
         self._ops = make_ops(self)
 
     # -- resources -------------------------------------------------------------------------------
@@ -96,16 +96,13 @@ class ModelerAgent:
         return completion.text
 
     def run_source(self, source: str) -> Any:
-        from optotrace.benchmarks.runner.exec_cache import CachedSandbox, ExecCache
+        from optotrace.modeling.sandbox import CachedSandbox, RunCache
 
-        cache = ExecCache.shared(self.exec_cache) if self.exec_cache else None
+        cache = RunCache.shared(self.exec_cache) if self.exec_cache else None
         return CachedSandbox(self._sandbox, cache).run(source, time_limit=self.time_limit)
 
     def close(self) -> None:
         self._sandbox.close()
-
-    def parameters(self) -> list[Any]:
-        return [self.system_prompt, self.instructions]
 
     # -- the workflow ----------------------------------------------------------------------------
     def task_text(self, problem: Problem) -> str:
@@ -177,33 +174,28 @@ class ModelerAgent:
         with stop_tracing():
             return self.forward(problem)[1]
 
-    # -- parameters as JSON, pickling for Ray ----------------------------------------------------------
+    # -- parameters (save/load are Module's), pickling for Ray ------------------------------------------
+    def named_parameters(self) -> dict[str, Any]:
+        """The two prompts, under their own names (the walk over attributes would find the same two)."""
+        return {"system_prompt": self.system_prompt, "instructions": self.instructions}
+
+    def load(self, path: str | os.PathLike[str]) -> None:
+        """Module.load; a file in the older `{mode, system_prompt, instructions}` form is read too."""
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = None
+        if isinstance(data, dict) and "format" not in data and {"system_prompt", "instructions"} <= set(data):
+            self.load_state(data)
+            return
+        super().load(path)
+
     def state(self) -> dict[str, str]:
         return {"system_prompt": self.system_prompt.data, "instructions": self.instructions.data}
 
     def load_state(self, state: dict[str, str]) -> None:
         self.system_prompt.set(state["system_prompt"])
         self.instructions.set(state["instructions"])
-
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        out = Path(path)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps({"mode": self.mode, **self.state()}, indent=2), encoding="utf-8")
-        return out
-
-    def load(self, path: str | os.PathLike[str]) -> None:
-        """Parameters saved by `save` (best_params.json of `optibench train`); ParameterFileError if unusable."""
-        from optotrace.trace.errors import ParameterFileError
-
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ParameterFileError(f"{path} is not a parameter file (not valid JSON: {exc})") from None
-        wanted = ("system_prompt", "instructions")
-        if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in wanted):
-            raise ParameterFileError(f"{path} is not a modeler parameter file: it needs the text fields {wanted} "
-                                     "(as best_params.json of `optotrace optibench train` has)")
-        self.load_state(data)
 
     def __getstate__(self) -> dict[str, Any]:
         state = {k: v for k, v in self.__dict__.items() if k not in ("_llm", "_sandbox", "_ops", "system_prompt", "instructions")}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -47,10 +46,7 @@ def make_ops(agent: ModelerAgent) -> Ops:
     def run_program(reply: str, labels: list) -> Outcome:
         program = extract_program(reply)
         result = agent.run_source(program)
-        from optotrace.benchmarks.runner.pipeline import run_failure
-
-        failure = run_failure(result)
-        problem = program_problem(result.ok, result.stdout, result.stderr, failure, labels)
+        problem = program_problem(result.ok, result.stdout, result.stderr, result.failure, labels)
         return Outcome(ok=problem is None, ran=result.ok, output=result.stdout, problem=problem, program=program,
                        run_s=result.wall_time)
 
@@ -69,30 +65,26 @@ def make_ops(agent: ModelerAgent) -> Ops:
 
 
 def solve_answer(reply: str, labels: list[str], time_limit: float) -> Outcome:
-    """Spec mode: no generated code runs; the ModelSpec is built and solved in-process."""
-    from optotrace.modeling import solve
+    """Spec mode: no generated code runs; the ModelSpec is built and solved in-process (modeling's solver)."""
+    from optotrace.modeling.spec_run import solve_spec
 
-    start = time.monotonic()
     try:
         answer: SpecAnswer = parse_spec_answer(reply)
     except Exception as exc:
         return Outcome(problem=f"the reply is not a valid {{spec, report}} JSON object: {exc}"[:1500])
-    try:
-        solution = solve(answer.spec, time_limit=time_limit)
-    except Exception as exc:
-        return Outcome(spec=answer.spec, problem=f"the model does not build: {type(exc).__name__}: {exc}"[:1500])
-    lines = [f"{k}: {v}" for k, v in solution.values.items()] + [f"objective: {solution.objective}", f"status: {solution.status}"]
-    output = "\n".join(lines)
-    if not solution.ok:
-        return Outcome(spec=answer.spec, output=output, run_s=time.monotonic() - start,
-                       problem=f"the solver says the model is {solution.status}: {solution.message}".strip())
+    run = solve_spec(answer.spec, time_limit=time_limit)
+    if run.solution is None:
+        return Outcome(spec=answer.spec, problem=run.failure)
+    solution = run.solution
+    if not run.ok:
+        return Outcome(spec=answer.spec, output=run.output, run_s=run.seconds, problem=run.failure)
     values, problems = report_values(answer.report, labels, solution.values, solution.objective)
-    output += "\n" + "\n".join(f"{k}: {v}" for k, v in values.items())
+    output = run.output + "\n" + "\n".join(f"{k}: {v}" for k, v in values.items())
     problem = None
     if labels and all(v is None for v in values.values()):
         problem = "no requested value could be computed: " + "; ".join(problems)
     return Outcome(ok=problem is None, ran=True, output=output, problem=problem, spec=answer.spec, values=values,
-                   run_s=time.monotonic() - start)
+                   run_s=run.seconds)
 
 
 def spec_reply_text(completion: Any) -> str:

@@ -41,7 +41,14 @@ class TracedModeler:
         return self.agent.forward(problem)[0]
 
     def named_parameters(self) -> dict[str, Any]:
-        return {"system_prompt": self.agent.system_prompt, "instructions": self.agent.instructions}
+        return self.agent.named_parameters()
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """The agent's parameter file (the Trainer writes best_params.json through this)."""
+        return self.agent.save(path)
+
+    def load(self, path: str | os.PathLike[str]) -> None:
+        self.agent.load(path)
 
 
 def metric(problem: Problem, outcome: Any) -> tuple[float, str]:
@@ -72,7 +79,7 @@ def train_modeler(
     progress: bool = True,
 ) -> tuple[Any, Path | None]:
     """Optimize the agent's prompts; the best parameters stay in the agent and are saved as
-    `run_dir/best_params.json`. Returns (TrainResult, path)."""
+    `run_dir/best_params.json` (the Module parameter file). Returns (TrainResult, path)."""
     from optotrace.optimizers import OptoPrime, Trainer
 
     optimizer = OptoPrime(agent.parameters(), llm=optimizer_llm if optimizer_llm is not None else agent.llm, memory_size=3,

@@ -1,9 +1,11 @@
-"""Prompt templates of the ready agents (text files beside this module)."""
+"""Prompt templates of the ready agents (text files beside this module, read by the runtime's loader)."""
 
 from __future__ import annotations
 
-from importlib import resources
+from optotrace.runtime import Templates
+
+_TEMPLATES = Templates(__name__, strip=True)
 
 
 def load(name: str) -> str:
-    return resources.files(__name__).joinpath(name).read_text(encoding="utf-8").strip()
+    return _TEMPLATES.text(name)

@@ -12,11 +12,12 @@ from typing import Any, Literal
 from optotrace.benchmarks.errors import BenchmarkError
 from optotrace.benchmarks.problem import Problem
 from optotrace.benchmarks.runner.pipeline import Extractor
-from optotrace.benchmarks.runner.progress import RunProgress
 from optotrace.benchmarks.runner.record import ProblemRecord
 from optotrace.benchmarks.runner.settings import EvalSettings
 from optotrace.benchmarks.runner.store import RunStore
 from optotrace.benchmarks.runner.summary import RunSummary, select
+from optotrace.benchmarks.runner.tasks import ProblemTask, failed_record
+from optotrace.runtime import Executor, Progress
 
 
 def default_run_dir(prefix: str = "optibench") -> Path:
@@ -79,20 +80,50 @@ def evaluate(
         "updated": datetime.now(timezone.utc).isoformat(),
     })
     start = time.monotonic()
-    stream: Iterator[ProblemRecord]
-    if executor == "ray":
-        from optotrace.benchmarks.runner.ray_executor import run_ray
-
-        stream = run_ray(agent, todo, concurrency, settings, extractor, address=ray_address)
-    else:
-        from optotrace.benchmarks.runner.local import run_local
-
-        stream = run_local(agent, todo, concurrency, settings, extractor)
-    with RunProgress(len(problems), len(finished), sum(r.correct for r in finished), enabled=progress) as bar:
-        for record in stream:
+    correct = sum(r.correct for r in finished)
+    with Progress(progress) as display:
+        bar = display.bar("OptiBench", len(problems), len(finished), _accuracy(correct, len(finished)))
+        for n, record in enumerate(_records(agent, todo, concurrency, settings, extractor, executor, ray_address),
+                                   start=len(finished) + 1):
             store.append(record)
-            bar.advance(record.correct)
+            correct += record.correct
+            bar.advance(1, status=_accuracy(correct, n))
     return RunSummary(run_dir=store.dir, total=len(problems), records=select(store.load(), wanted), wall_s=time.monotonic() - start)
+
+
+def _records(
+    agent: Callable[[Problem], Any],
+    todo: list[Problem],
+    concurrency: int,
+    settings: EvalSettings,
+    extractor: Extractor | None,
+    executor: str,
+    ray_address: str | None,
+) -> Iterator[ProblemRecord]:
+    """Records as problems finish (completion order, so each is written at once)."""
+    if executor == "ray":
+        runner = Executor("ray", workers=concurrency, max_in_flight=concurrency, address=ray_address,
+                          cpus_per_task=0.5, shutdown_ray=False)
+        task = ProblemTask(agent, settings, extractor)
+        sandbox = None
+    else:
+        from optotrace.modeling.sandbox import LazySandbox
+
+        runner = Executor("threads", workers=concurrency, max_in_flight=2 * concurrency, name="optibench")
+        pool = max(1, min(concurrency, settings.sandbox_pool or (os.cpu_count() or 2)))
+        sandbox = LazySandbox(settings.time_limit, settings.memory_limit, settings.output_limit, pool_size=pool)
+        task = ProblemTask(agent, settings, extractor, sandbox)
+    try:
+        for out in runner.map(task, todo, ordered=False):
+            yield out.value if out.error is None else failed_record(out.item, out.error, f"{executor} task")
+    finally:
+        runner.close()
+        if sandbox is not None:
+            sandbox.close()
+
+
+def _accuracy(correct: int, done: int) -> str:
+    return f"acc {correct / done if done else 0.0:6.1%} ({correct}/{done})"
 
 
 def load_run(run_dir: str | os.PathLike[str]) -> tuple[list[ProblemRecord], dict[str, Any]]:

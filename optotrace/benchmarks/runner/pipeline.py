@@ -15,7 +15,6 @@ from optotrace.benchmarks.grading.grade import grade
 from optotrace.benchmarks.problem import Problem
 from optotrace.benchmarks.runner.record import ProblemRecord
 from optotrace.benchmarks.runner.settings import EvalSettings
-from optotrace.benchmarks.runner.spec_answer import solve_spec
 
 SandboxProvider = Callable[[], Any]  # returns an object with .run(source, time_limit=) -> RunResult
 OUTPUT_TAIL = 16000  # characters of a program's output kept in its record (grading sees all of it)
@@ -25,21 +24,6 @@ Extractor = Callable[..., "dict[str, Found]"]  # (problem, output, program) -> {
 def _short_traceback(exc: BaseException, limit: int = 4000) -> str:
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     return text[-limit:]
-
-
-def run_failure(result: Any) -> str | None:
-    if result.ok:
-        return None
-    if result.timed_out:
-        return "the program ran past its time limit"
-    if result.memory_exceeded:
-        return "the program ran out of memory"
-    if result.output_truncated:
-        return "the program printed more than the output limit"
-    if result.error:
-        return result.error
-    tail = (result.stderr or "").strip().splitlines()[-1:] or [""]
-    return f"the program exited with status {result.returncode}: {tail[0][:300]}"
 
 
 def run_problem(
@@ -70,11 +54,9 @@ def run_problem(
 
 
 def _runner(sandbox: SandboxProvider, settings: EvalSettings) -> Any:
-    if settings.exec_cache:
-        from optotrace.benchmarks.runner.exec_cache import CachedSandbox, ExecCache
+    from optotrace.modeling.sandbox import CachedSandbox, RunCache  # modeling (pyomo) loads on first use
 
-        return CachedSandbox(sandbox, ExecCache.shared(settings.exec_cache))
-    return sandbox()
+    return CachedSandbox(sandbox, RunCache.shared(settings.exec_cache) if settings.exec_cache else None)
 
 
 def _copy_answer(record: ProblemRecord, answer: AgentResult) -> None:
@@ -105,9 +87,14 @@ def _grade_answer(
         if answer.program is not None:
             result = _runner(sandbox, settings).run(answer.program, time_limit=settings.time_limit)
             output, record.stderr, record.run_s = result.stdout, result.stderr[-8000:], result.wall_time
-            code_ok, failure = result.ok, run_failure(result)
+            code_ok, failure = result.ok, result.failure
         elif answer.spec is not None:
-            output, code_ok, failure, record.run_s = solve_spec(problem, answer, settings.time_limit)
+            from optotrace.modeling.spec_run import solve_spec
+
+            run = solve_spec(answer.spec, settings.time_limit)
+            output, code_ok, failure, record.run_s = run.output, run.ok, run.failure, run.seconds
+            if run.ok and problem.objective_key and answer.values is None and run.solution is not None:
+                answer.values = {problem.objective_key: run.solution.objective}
         elif answer.values is None:
             failure, code_ok = "the agent gave neither a program, a ModelSpec, an output nor values", False
     record.output = output[-OUTPUT_TAIL:] if output else output

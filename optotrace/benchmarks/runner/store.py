@@ -1,11 +1,11 @@
-"""The run directory: records.jsonl (appended and fsynced per problem) and meta.json."""
+"""The run directory: records.jsonl (appended and fsynced per problem; the runtime's JSONL store, with its
+torn-line repair and last-wins load) and meta.json (written atomically)."""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from optotrace.benchmarks.errors import BenchmarkError
 from optotrace.benchmarks.runner.record import ProblemRecord
+from optotrace.runtime import JsonlStore, atomic_write_text, clean_stale_temps
 
 log = logging.getLogger(__name__)
 RECORDS = "records.jsonl"
@@ -26,54 +27,33 @@ class RunStore:
         self.dir = Path(run_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.path = self.dir / RECORDS
-        self._lock = threading.Lock()
+        self._records = JsonlStore(self.path, key="index", repair=False)
 
     def load(self) -> list[ProblemRecord]:
         """Every complete record (the last one wins for a repeated index)."""
-        if not self.path.exists():
-            return []
         by_index: dict[int, ProblemRecord] = {}
-        with self.path.open("rb") as fh:
-            data = fh.read()
-        for no, raw in enumerate(data.split(b"\n"), start=1):
-            if not raw.strip():
-                continue
+        for row in self._records.rows():
             try:
-                rec = ProblemRecord.model_validate_json(raw)
-            except (ValidationError, ValueError):
-                log.warning("%s: line %d is incomplete or invalid; ignoring it", self.path, no)
+                rec = ProblemRecord.model_validate(row)
+            except ValidationError:
+                log.warning("%s: a record of index %s is invalid; ignoring it", self.path, row.get("index"))
                 continue
             by_index[rec.index] = rec
         return list(by_index.values())
 
     def repair(self) -> None:
-        """Cut a torn last line so the next append starts on a fresh line."""
-        if not self.path.exists():
-            return
-        with self.path.open("rb+") as fh:
-            data = fh.read()
-            if not data or data.endswith(b"\n"):
-                return
-            cut = data.rfind(b"\n") + 1
-            fh.truncate(cut)
-            fh.flush()
-            os.fsync(fh.fileno())
+        """Cut a torn last line so the next append starts on a fresh line; drop stale temporary files."""
+        self._records.repair()
+        clean_stale_temps(self.dir, recursive=False)
 
     def append(self, record: ProblemRecord) -> None:
-        line = record.model_dump_json() + "\n"
-        with self._lock, self.path.open("a", encoding="utf-8") as fh:
-            fh.write(line)
-            fh.flush()
-            os.fsync(fh.fileno())
+        self._records.append(record.model_dump_json())
 
     def reset(self) -> None:
-        if self.path.exists():
-            self.path.unlink()
+        self._records.reset()
 
     def write_meta(self, meta: dict[str, Any]) -> None:
-        tmp = self.dir / (META + ".tmp")
-        tmp.write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
-        os.replace(tmp, self.dir / META)
+        atomic_write_text(self.dir / META, json.dumps(meta, indent=2, default=str))
 
     def read_meta(self) -> dict[str, Any]:
         path = self.dir / META

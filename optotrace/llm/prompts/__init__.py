@@ -1,17 +1,18 @@
-"""Prompt templates (string.Template, `$name` placeholders) used by the LLM layer."""
+"""Prompt templates (string.Template, `$name` placeholders) used by the LLM layer (the runtime's loader)."""
 
 from __future__ import annotations
 
-import functools
-from importlib import resources
 from string import Template
 
+from optotrace.runtime import Templates
 
-@functools.cache
+_TEMPLATES = Templates(__name__)
+
+
 def template(name: str) -> Template:
     """The template in `prompts/<name>.txt`."""
-    return Template(resources.files(__name__).joinpath(f"{name}.txt").read_text(encoding="utf-8"))
+    return _TEMPLATES.template(name)
 
 
-def render(name: str, **values: str) -> str:
-    return template(name).substitute(**values)
+def render(name: str, /, **values: str) -> str:
+    return _TEMPLATES.render(name, **values)

@@ -11,7 +11,6 @@ same settings reads those records and does only what is missing.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,19 +18,14 @@ from typing import Any
 from optotrace.modeling.resocratic import backtranslate, codegen, templates
 from optotrace.modeling.resocratic.assemble import assemble
 from optotrace.modeling.resocratic.dedup import DEFAULT_THRESHOLD, near_duplicates
-from optotrace.modeling.resocratic.executor import (
-    LocalExecutor,
-    RayExecutor,
-    local_imap_remote,
-    make_executor,
-)
 from optotrace.modeling.resocratic.expand import Problem, expand
 from optotrace.modeling.resocratic.format import parse_scenario
-from optotrace.modeling.resocratic.progress import Stages
 from optotrace.modeling.resocratic.seeds import SeedPool, default_pool
+from optotrace.modeling.resocratic.stage_runner import executors, run_llm_stage, solve_formal
 from optotrace.modeling.resocratic.store import RunStore
 from optotrace.modeling.resocratic.synthesize import SynthesisPlan, plan_tasks, request_of
-from optotrace.modeling.resocratic.verify import DEFAULT_ATOL, DEFAULT_RTOL, solve_formal_text
+from optotrace.modeling.resocratic.verify import DEFAULT_ATOL, DEFAULT_RTOL
+from optotrace.runtime import Executor, Progress
 
 TEMPLATES = (
     "synthesize_system",
@@ -83,54 +77,6 @@ class RunSummary:
     @property
     def kept(self) -> int:
         return int(self.counts["samples"]["kept"])
-
-
-def _llm_record(llm: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
-    from optotrace.llm import BudgetExceeded
-
-    try:
-        reply = llm.complete(**kwargs)
-    except BudgetExceeded:
-        raise
-    except Exception as exc:  # a failed call is a recorded rejection, never the end of the run
-        return {"error": f"{type(exc).__name__}: {exc}"[:800]}
-    return {"reply": reply.text, "model": reply.model, "cached": bool(reply.cached), "error": None}
-
-
-def _run_llm_stage(
-    store: RunStore,
-    stage: str,
-    items: list[tuple[str, dict[str, Any], dict[str, Any]]],
-    llm: Any,
-    executor: LocalExecutor,
-    concurrency: int,
-    stages: Stages,
-    post: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None,
-    retry: bool = False,
-) -> dict[str, dict[str, Any]]:
-    """items: (key, complete kwargs, extra fields to record). Returns key -> record for all items."""
-    done = store.records(stage)
-    if retry:
-        done = {k: r for k, r in done.items() if not r.get("error")}
-    todo = [it for it in items if it[0] not in done]
-    bar = stages.stage(stage, len(items), len(items) - len(todo))
-
-    def work(item: tuple[str, dict[str, Any], dict[str, Any]]) -> dict[str, Any]:
-        key, kwargs, extra = item
-        rec = {**extra, "prompt_hash": templates.prompt_hash(kwargs["messages"]), **_llm_record(llm, kwargs)}
-        return post(key, rec) if post is not None else rec
-
-    for item, rec, exc in executor.imap(work, todo, workers=concurrency):
-        if exc is not None:
-            from optotrace.llm import BudgetExceeded
-
-            if isinstance(exc, BudgetExceeded) or not isinstance(exc, Exception):
-                raise exc
-            rec = {**item[2], "error": f"{type(exc).__name__}: {exc}"[:800]}
-        store.append(stage, item[0], rec)
-        done[item[0]] = {"key": item[0], **rec}
-        bar(1)
-    return done
 
 
 def _validate(
@@ -204,11 +150,12 @@ def run_pipeline(
         "templates": {name: templates.template_hash(name) for name in TEMPLATES},
     }
     resumed = store.bind_config({**identity, "settings": asdict(config)}, identity.keys())
-    executor = make_executor(config.executor, config.workers, config.ray_address)
+    executor, solves = executors(config.executor, config.concurrency, config.workers, config.ray_address)
     try:
-        with Stages(config.progress) as stages:
-            counts = _stages(llm, store, config, pool, tasks, executor, stages)
+        with Progress(config.progress) as stages:
+            counts = _stages(llm, store, config, pool, tasks, executor, stages, solves)
     finally:
+        solves.close()
         executor.close()
     return RunSummary(store.root, counts, resumed)
 
@@ -219,15 +166,16 @@ def _stages(
     config: SynthConfig,
     pool: SeedPool,
     tasks: list[Any],
-    executor: LocalExecutor,
-    stages: Stages,
+    executor: Executor,
+    stages: Progress,
+    solves: Executor,
 ) -> dict[str, Any]:
     # 1-2. synthesis
     items = [
         (t.id, request_of(t), {"kind": t.kind, "seed_ids": list(t.seed_ids), "background": t.background})
         for t in tasks
     ]
-    synth = _run_llm_stage(
+    synth = run_llm_stage(
         store, "synthesize", items, llm, executor, config.concurrency, stages, retry=config.retry_failed
     )
     # 3. validation, truncation, near-duplicates
@@ -241,13 +189,9 @@ def _stages(
     # 7 (first, it is cheap and saves LLM calls): the formal lines as a ModelSpec, solved independently
     formal = store.records("formal")
     todo = [(pid, (p.text, pid, config.solve_time_limit)) for pid, p in problems.items() if pid not in formal]
-    bar = stages.stage("formal", len(problems), len(problems) - len(todo))
-    runner = (
-        executor.imap_remote(solve_formal_text, todo)
-        if isinstance(executor, RayExecutor)
-        else local_imap_remote(executor, solve_formal_text, todo)
-    )
-    for pid, result, exc in runner:
+    bar = stages.bar("formal", len(problems), len(problems) - len(todo))
+    for out in solves.map(solve_formal, todo, ordered=False):
+        pid, result, exc = out.item[0], out.value, out.error
         rec = (
             result
             if exc is None
@@ -281,7 +225,7 @@ def _stages(
         rec["program"] = codegen.extract_program(rec["reply"]) if rec.get("reply") else None
         return rec
 
-    code = _run_llm_stage(
+    code = run_llm_stage(
         store,
         "codegen",
         items,
@@ -295,7 +239,7 @@ def _stages(
     runnable = [pid for pid in solvable if code.get(pid, {}).get("program")]
     executed = store.records("execute")
     todo_runs = [pid for pid in runnable if pid not in executed]
-    bar = stages.stage("execute", len(runnable), len(runnable) - len(todo_runs))
+    bar = stages.bar("execute", len(runnable), len(runnable) - len(todo_runs))
     if todo_runs:
         from optotrace.modeling.sandbox import Sandbox
 
@@ -306,7 +250,8 @@ def _stages(
                 outcome = codegen.read_outcome(result)
                 return {**asdict(outcome), "wall_time": round(float(result.wall_time), 3)}
 
-            for pid, rec, exc in executor.imap(run_one, todo_runs, workers=config.workers):
+            for out in executor.map(run_one, todo_runs, ordered=False, workers=config.workers):
+                pid, rec, exc = out.item, out.value, out.error
                 if exc is not None:
                     rec = {
                         "ok": False,
@@ -357,7 +302,7 @@ def _stages(
         )
         return rec
 
-    questions = _run_llm_stage(
+    questions = run_llm_stage(
         store,
         "backtranslate",
         items,

@@ -1,10 +1,13 @@
 """The run directory: the configuration, one append-only JSONL record per stage (what resume reads), and the
-outputs. A record is written as soon as its item finishes, so an interrupted run loses at most the items in
-flight; a torn last line (a crash mid-write) is ignored and that item is simply done again."""
+outputs. A record is written (and fsynced) as soon as its item finishes, so an interrupted run loses at most
+the items in flight. The stage files are the runtime's JSONL store: a torn last line (a crash mid-write) is
+cut when the run resumes, so the next record starts on a fresh line, and that item is simply done again.
+Temporary files of interrupted atomic writes are removed on resume."""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from collections.abc import Iterable
@@ -12,6 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from optotrace.modeling.resocratic.errors import ResocraticError
+from optotrace.runtime import JsonlStore, atomic_write_text, clean_stale_temps
+
+log = logging.getLogger(__name__)
 
 CONFIG = "run.json"
 
@@ -23,7 +29,10 @@ class RunStore:
         self.root = Path(root)
         self.stages = self.root / "stages"
         self.stages.mkdir(parents=True, exist_ok=True)
+        for path in clean_stale_temps(self.root) + clean_stale_temps(self.stages):
+            log.info("removed %s, left by an interrupted write", path)
         self._lock = threading.Lock()
+        self._stores: dict[str, JsonlStore] = {}
 
     # -- configuration ---------------------------------------------------------------------------------
     def read_config(self) -> dict[str, Any] | None:
@@ -52,33 +61,18 @@ class RunStore:
         return True
 
     # -- stage records ---------------------------------------------------------------------------------
-    def _stage_path(self, stage: str) -> Path:
-        return self.stages / f"{stage}.jsonl"
+    def _stage(self, stage: str) -> JsonlStore:
+        with self._lock:
+            if stage not in self._stores:
+                self._stores[stage] = JsonlStore(self.stages / f"{stage}.jsonl", key=lambda row: str(row["key"]))
+            return self._stores[stage]
 
     def records(self, stage: str) -> dict[str, dict[str, Any]]:
         """key -> record for a stage (the last record of a key wins; torn lines are skipped)."""
-        path = self._stage_path(stage)
-        out: dict[str, dict[str, Any]] = {}
-        if not path.is_file():
-            return out
-        with path.open(encoding="utf-8") as fh:
-            for line in fh:
-                line = line.strip()
-                if not line:
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if isinstance(row, dict) and "key" in row:
-                    out[str(row["key"])] = row
-        return out
+        return self._stage(stage).load()
 
     def append(self, stage: str, key: str, record: dict[str, Any]) -> None:
-        line = json.dumps({"key": key, **record}, ensure_ascii=False, default=str)
-        with self._lock, self._stage_path(stage).open("a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
-            fh.flush()
+        self._stage(stage).append({"key": key, **record})
 
     # -- outputs ----------------------------------------------------------------------------------------
     def path(self, name: str) -> Path:
@@ -93,11 +87,7 @@ class RunStore:
 
     def write_text(self, name: str, text: str) -> Path:
         """Atomic: a reader sees the old file or the new one, never half of one."""
-        target = self.root / name
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
-        return target
+        return atomic_write_text(self.root / name, text)
 
 
 def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:

@@ -4,25 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import cache
 from pathlib import Path
-from string import Template
 from typing import Any
 
+from optotrace.runtime import Templates
+
 PROMPTS = Path(__file__).parent / "prompts"
+_TEMPLATES = Templates(PROMPTS, strip=True)
 
 
-@cache
 def template_text(name: str) -> str:
-    path = PROMPTS / f"{name}.txt"
-    if not path.is_file():
-        raise FileNotFoundError(f"prompt template {path} is missing; reinstall optotrace or restore the file")
-    return path.read_text(encoding="utf-8").strip()
+    return _TEMPLATES.text(name)
 
 
-def render(name: str, **values: Any) -> str:
+def render(name: str, /, **values: Any) -> str:
     """Fill a template; a missing placeholder raises KeyError naming it."""
-    return Template(template_text(name)).substitute(**{k: str(v) for k, v in values.items()})
+    return _TEMPLATES.render(name, **values)
 
 
 def backgrounds() -> list[str]:
@@ -38,4 +35,4 @@ def prompt_hash(messages: list[dict[str, str]]) -> str:
 
 def template_hash(name: str) -> str:
     """The hash of a template file's text, so a dataset records which prompt version made it."""
-    return hashlib.sha256(template_text(name).encode("utf-8")).hexdigest()[:12]
+    return _TEMPLATES.hash(name)

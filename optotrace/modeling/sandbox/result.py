@@ -37,6 +37,22 @@ class RunResult:
             and not self.error
         )
 
+    @property
+    def failure(self) -> str | None:
+        """None for a clean run; else one line saying what went wrong (for records and repair prompts)."""
+        if self.ok:
+            return None
+        if self.timed_out:
+            return "the program ran past its time limit"
+        if self.memory_exceeded:
+            return "the program ran out of memory"
+        if self.output_truncated:
+            return "the program printed more than the output limit"
+        if self.error:
+            return self.error
+        tail = (self.stderr or "").strip().splitlines()[-1:] or [""]
+        return f"the program exited with status {self.returncode}: {tail[0][:300]}"
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["ok"] = self.ok
