@@ -118,13 +118,12 @@ def eval_cmd(
         existing_input(params, "--params")
     _check_mode(mode)
     problems = _problems(data, answer_field, question_field, limit)
-    llm = _llm(model, base_url, cache)
-    if mode == "code":
-        typer.echo(_isolation_line(), err=True)
-    agent = ModelerAgent(llm, mode=mode, max_attempts=attempts, time_limit=time_limit,  # type: ignore[arg-type]
+    agent = ModelerAgent(_llm(model, base_url, cache), mode=mode, max_attempts=attempts, time_limit=time_limit,  # type: ignore[arg-type]
                          sandbox_pool=min(concurrency, 4))
     if params:
         agent.load(params)
+    if mode == "code":
+        typer.echo(_isolation_line(), err=True)
     settings = EvalSettings(time_limit=time_limit, extract=extract, extract_model=extract_model or model,
                             extract_options={"base_url": base_url} if base_url else {})
     try:
