@@ -237,12 +237,13 @@ class PromptBuilder:
 
         for n in others:
             is_op = n.kind in ("message", "exception")
-            code, value = lines[id(n)]
-            op = getattr(n, "op_name", n.name)
             if id(n) not in keep:
-                skipped.update([op] if is_op else [])
+                if is_op:
+                    skipped[getattr(n, "op_name", n.name)] += 1
                 out.omitted["operations" if is_op else "inputs"] += 1
                 continue
+            code, value = lines[id(n)]
+            op = getattr(n, "op_name", n.name)
             if is_op:
                 flush()
                 out.code.append(code or "")

@@ -14,6 +14,9 @@ from typing import Any, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from optotrace.optimizers.cast import kind_of
+from optotrace.optimizers.proposal_checks import is_instruction
+
 __all__ = ["VariableSpec", "suggestion_model", "suggestion_values"]
 
 
@@ -34,9 +37,6 @@ class VariableSpec:
     @classmethod
     def of(cls, param: Any, name: str) -> VariableSpec:
         """The spec of a ParameterNode shown under `name`."""
-        from optotrace.optimizers.cast import kind_of
-        from optotrace.optimizers.proposal_checks import is_instruction
-
         return cls(name, kind_of(param.data, param.is_code), param.description or "", param.code_name,
                    "instruction" if is_instruction(param) else "")
 

@@ -133,3 +133,19 @@ def test_the_embedded_backend_is_small_by_default() -> None:
     from optotrace.llm.backends.local_backend import LocalLLM
 
     assert LocalLLM.small_by_default is True and ScriptedLLM.small_by_default is False
+
+
+# -- names in the prompt come from trace's one naming rule --------------------------------------------------
+def test_prompt_names_follow_trace_and_variables_keep_theirs() -> None:
+    from optotrace.optimizers.prompt_graph import prompt_names
+    from optotrace.trace import unique_names
+
+    x = ot.node(1.0, name="x", trainable=True)
+    other_x = ot.node(2.0, name="x")
+    y = (x + other_x) + ot.node(3.0, name="c")
+    nodes = [other_x, x, *y.parents, y]
+    names = prompt_names(nodes, {id(x): "x"})
+    assert names[id(x)] == "x" and names[id(other_x)] == "x_2"  # the variable keeps the plain name
+    rest = [n for n in nodes if n is not x]
+    trace_names = unique_names([x, *rest])
+    assert all(names[id(n)] == trace_names[n] for n in rest)
