@@ -104,6 +104,7 @@ class OPRO(Optimizer):
             names,
             suggestion_model(specs, "OproReply", require_all=len(specs) <= 8, reasoning_first=first),
             code_names={s.name: s.code_name for s in specs if s.code_name},
+            kinds={s.name: s.kind for s in specs},
             temperature=self.temperature,
             max_tokens=self.max_tokens,
             seed=None if self.seed is None else self.seed + self.step_count,

@@ -141,10 +141,12 @@ class TextGrad(Optimizer):
             messages = [{"role": "system", "content": render("opro_system").strip()}, {"role": "user", "content": user}]
             prop = ask_for_suggestion(
                 self.llm, messages, [name], suggestion_model([spec], "TextGradReply", require_all=True, reasoning_first=first),
-                code_names={name: p.code_name} if p.code_name else None, max_tokens=self.max_tokens,
+                code_names={name: p.code_name} if p.code_name else None, kinds={name: spec.kind},
+                max_tokens=self.max_tokens,
                 seed=None if self.seed is None else self.seed + self.step_count,
             )
             merged.values.update(prop.values)
+            merged.rejected.update(prop.rejected)  # a value cut off at max_tokens: never applied, reported
             merged.reply += prop.reply + "\n"
             merged.prompt_chars += len(user)
             if prop.values:

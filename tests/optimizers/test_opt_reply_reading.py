@@ -239,3 +239,18 @@ def test_code_values_lose_escapes_and_fences(value: str) -> None:
 def test_text_with_a_literal_backslash_n_is_not_code_and_is_kept() -> None:
     text = json.dumps({"suggestion": {"sep": "Join the lines with \\n between them."}})
     assert parse_suggestion(text, ["sep"]) == {"sep": "Join the lines with \\n between them."}
+
+
+def test_opro_and_textgrad_never_apply_a_cut_value_either() -> None:
+    from optotrace.optimizers import OPRO, TextGrad
+
+    for make in (lambda p, llm: OPRO([p], llm=llm, max_tokens=40),
+                 lambda p, llm: TextGrad([p], llm=llm, max_tokens=40)):
+        prompt = ot.node("Classify the review.", name="system_prompt", trainable=True)
+        out = prompt + " | review: great phone"
+        llm = ScriptedLLM(lambda m: "be clearer" if "How should" in m[-1]["content"]
+                          else reply(system_prompt=LONG_PROMPT))
+        opt = make(prompt, llm)
+        out.backward("Too vague.")
+        assert opt.step() == {} and prompt.data == "Classify the review."
+        assert opt.rejected and "cut off" in opt.rejected[-1]["reason"]
