@@ -22,6 +22,10 @@ _ROLE_RE = re.compile(r"prompt|instruction|system|template|guideline|directive|p
 _ANSWER_SHAPED_RE = re.compile(
     r"[-+]?\d[\d,]*(?:\.\d+)?%?|\(?[a-z]\)?|yes|no|true|false|valid|invalid|none|positive|negative|neutral", re.I
 )
+# "Change the instruction to '...'": a description of the edit instead of the new value (seen from 0.5B models).
+_EDIT_COMMAND_RE = re.compile(
+    r"(?:change|set|update|replace|modify|rewrite)\s+(?:the\s+)?(?:value\s+of\s+)?(?:the\s+)?(?:variable\s+)?"
+    r"[`'\"]?[\w.]+[`'\"]?(?:\s+variable)?\s+(?:to|with|into)[\s:]", re.I)
 _EXAMPLE_CHARS = 2000  # longer values are not one answer; they are only compared for equality
 SHORT_ANSWER_WORDS = 8  # a sentence this short that states an example's number is that example's answer
 MIN_INSTRUCTION_WORDS = 5  # fewer words cannot replace an instruction of twice as many
@@ -89,6 +93,10 @@ def _shares_a_number(text: str, sources: Iterable[str]) -> bool:
     return bool(numbers) and any(numbers & set(_NUMBER_RE.findall(s)) for s in sources if len(s) <= _EXAMPLE_CHARS)
 
 
+def _shown(value: str) -> str:
+    return value if len(value) <= 60 else value[:57] + "..."
+
+
 def _words(text: str) -> int:
     return len(text.split())
 
@@ -99,6 +107,9 @@ def answer_like_reason(name: str, value: str, current: str, examples: Examples) 
     why = None
     if not p:
         return None
+    if _EDIT_COMMAND_RE.match(p):
+        return (f"{_shown(value)!r} describes a change instead of being the new value: write the complete new "
+                f"instruction for {name} itself, as it will be given to the model with every input")
     if _ANSWER_SHAPED_RE.fullmatch(p):
         why = "it is a bare answer (a number, an option or a label)"
     elif any(p == _norm(o) for o in examples.outputs):
@@ -115,8 +126,7 @@ def answer_like_reason(name: str, value: str, current: str, examples: Examples) 
         why = f"it has {_words(p)} word(s), too short for an instruction that replaces {_words(current)} words"
     if why is None:
         return None
-    shown = value if len(value) <= 60 else value[:57] + "..."
-    return (f"{shown!r} looks like the answer to one example ({why}), not an instruction: {name} is given to the "
+    return (f"{_shown(value)!r} looks like the answer to one example ({why}), not an instruction: {name} is given to the "
             "model with every input, so its new value must be a complete instruction that works for all of them")
 
 

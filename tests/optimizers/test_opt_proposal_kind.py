@@ -149,3 +149,23 @@ def test_prompt_names_follow_trace_and_variables_keep_theirs() -> None:
     rest = [n for n in nodes if n is not x]
     trace_names = unique_names([x, *rest])
     assert all(names[id(n)] == trace_names[n] for n in rest)
+
+
+@pytest.mark.parametrize(
+    "proposal",
+    [
+        "Change the variable instruction to 'Answer the question.'",  # written by Qwen2.5-Coder-0.5B here
+        "Change the instruction to 'Answer the question.' to the system prompt given to the model.",
+        "Set instruction to: count the objects",
+    ],
+)
+def test_a_description_of_the_change_is_not_the_new_instruction(proposal: str) -> None:
+    opt, instruction, _ = one_step([reply(instruction=proposal)], retry_unchanged=False)
+    assert opt.step() == {} and instruction.data == INSTRUCTION
+    assert "describes a change instead of being the new value" in opt.rejected[-1]["reason"]
+
+
+def test_an_instruction_that_starts_with_change_may_pass() -> None:
+    new = "Change nothing in the question; count every object it names and reply with the total as a number."
+    opt, instruction, _ = one_step([reply(instruction=new)])
+    assert opt.step() == {instruction: new}
