@@ -51,11 +51,15 @@ class LLM(ABC):
       retry_initial_wait, retry_max_wait   backoff bounds in seconds (a Retry-After hint takes precedence).
       max_total_tokens, max_cost_usd       budgets; the call that would cross one raises BudgetExceeded first.
       price             (USD per prompt token, USD per completion token) when litellm's cost map lacks the model.
+      small_model       True for a small model (optimizers then use their compact prompts, answer first);
+                        None: OPTOTRACE_SMALL_MODEL, else the backend's default (True for the embedded local
+                        model, False otherwise, whatever the URL). Also settable later: llm.small_model = True.
     """
 
     backend: ClassVar[str] = "llm"
     cache_by_default: ClassVar[bool] = True
     credentials_hint: ClassVar[str] = ""
+    small_by_default: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -70,8 +74,10 @@ class LLM(ABC):
         max_total_tokens: int | None = None,
         max_cost_usd: float | None = None,
         price: tuple[float, float] | None = None,
+        small_model: bool | None = None,
     ) -> None:
         self.model = model
+        self._small_model = small_model
         self.spec = spec or f"{self.backend}:{model}"
         self.timeout = float(timeout)
         self.retry_policy = RetryPolicy(int(max_retries), float(retry_initial_wait), float(retry_max_wait))
@@ -108,6 +114,23 @@ class LLM(ABC):
         return price_per_token(self.model)
 
     # -- public API ----------------------------------------------------------------------------------------
+    @property
+    def small_model(self) -> bool:
+        """Declared size class: a small model gets the optimizers' compact prompts. `small_model=` (or setting
+        this) wins; then OPTOTRACE_SMALL_MODEL (1/0); then the backend's default."""
+        if self._small_model is not None:
+            return self._small_model
+        env = os.environ.get("OPTOTRACE_SMALL_MODEL", "").strip().lower()
+        if env in ("1", "true", "yes", "on"):
+            return True
+        if env in ("0", "false", "no", "off"):
+            return False
+        return self.small_by_default
+
+    @small_model.setter
+    def small_model(self, value: bool | None) -> None:
+        self._small_model = None if value is None else bool(value)
+
     @property
     def usage(self) -> UsageTotals:
         return self._tracker.snapshot()
@@ -270,7 +293,8 @@ class LLM(ABC):
         self._tracker.add_call(self.model, cached=True)
         log.debug("LLM cache hit for %s (%s)", self.spec, key[:12])
         usage = Usage(hit["prompt_tokens"], hit["completion_tokens"], hit["cost_usd"])
-        return Completion(hit["text"], hit["model"], usage, parsed, perf_counter() - t0, cached=True)
+        return Completion(hit["text"], hit["model"], usage, parsed, perf_counter() - t0, cached=True,
+                          finish_reason=hit.get("finish_reason"))
 
     def _estimate(self, request: Request) -> tuple[int, float]:
         """Tokens and cost to reserve: the prompt's, plus max_tokens of completion when a cap is given."""
@@ -374,10 +398,12 @@ class LLM(ABC):
                     "prompt_tokens": usage.prompt_tokens,
                     "completion_tokens": usage.completion_tokens,
                     "cost_usd": usage.cost_usd,
+                    "finish_reason": raw.finish_reason,
                 },
             )
         return Completion(
-            raw.text, raw.model, usage, parsed, perf_counter() - t0, cached=False, attempts=attempts
+            raw.text, raw.model, usage, parsed, perf_counter() - t0, cached=False, attempts=attempts,
+            finish_reason=raw.finish_reason,
         )
 
 

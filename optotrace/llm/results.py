@@ -41,6 +41,12 @@ class Completion:
     latency_s: float = 0.0
     cached: bool = False
     attempts: int = 0  # HTTP requests or local calls made for it: retries and repair rounds included
+    finish_reason: str | None = None  # the backend's: "stop", "length" (cut off at max_tokens), ...; None: unknown
+
+    @property
+    def truncated(self) -> bool:
+        """True when the backend stopped the reply at the token limit: its end is missing."""
+        return self.finish_reason == "length"
 
     def __str__(self) -> str:
         return self.text
@@ -69,3 +75,4 @@ class RawReply:
     prompt_tokens: int
     completion_tokens: int
     model: str
+    finish_reason: str | None = None

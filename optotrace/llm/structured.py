@@ -10,10 +10,10 @@ import copy
 import json
 from typing import Any
 
-import json_repair
 from pydantic import BaseModel, ValidationError
 
 from optotrace.llm.prompts import render
+from optotrace.llm.replies import UNREADABLE, repair_load
 from optotrace.llm.results import Message
 
 
@@ -38,10 +38,9 @@ def with_schema_hint(messages: list[Message], schema: dict[str, Any]) -> list[Me
 
 def parse_reply(text: str, model: type[BaseModel]) -> tuple[BaseModel | None, list[str]]:
     """(validated object, []) or (None, problems). Never raises."""
-    try:
-        data = json_repair.loads(text)
-    except Exception as exc:  # json-repair is lenient, but be safe against any surprise
-        return None, [f"the reply is not JSON ({exc})"]
+    data = repair_load(text)
+    if data is UNREADABLE:
+        return None, [f"the reply is not JSON: {text[:200]!r}"]
     if not isinstance(data, dict):
         return None, [f"the reply is not a JSON object (got {type(data).__name__}: {text[:200]!r})"]
     try:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from optotrace.optimizers.errors import OptimizerError, SuggestionRejected
+from optotrace.optimizers.proposal_checks import check_instructions
 from optotrace.optimizers.templates import render
 from optotrace.optimizers.validate import validate_suggestion
 
@@ -67,12 +68,19 @@ class Proposal:
 
     values: dict[str, Any] = field(default_factory=dict)
     reply: str = ""
-    via: str = "none"  # schema | text | none | error
+    via: str = "none"  # schema | text | none (nothing readable) | nochange (the model chose none) | error
     error: str | None = None
     prompt_tokens: int = 0
     prompt_chars: int = 0
     names: list[str] = field(default_factory=list)  # the variables the prompt showed
     retried: list[str] = field(default_factory=list)  # why a first attempt in the same step applied nothing
+    rejected: dict[str, str] = field(default_factory=dict)  # name -> why a value was refused while reading
+    # (a value cut off at the token limit); applied never, reported like any other rejection
+
+    @property
+    def no_change(self) -> bool:
+        """True when the model explicitly chose to change nothing (distinct from an unreadable reply)."""
+        return self.via == "nochange"
 
 
 class Optimizer(ABC):
@@ -127,6 +135,8 @@ class Optimizer(ABC):
         """Validate each suggested value and apply the ones that pass; rejections become notes."""
         values = proposal.values if isinstance(proposal, Proposal) else dict(proposal)
         checked, rejections = self.check(values)
+        if isinstance(proposal, Proposal):
+            rejections = {**proposal.rejected, **rejections}
         changed = self.apply(checked)
         self.note_rejections(rejections)
         return changed
@@ -151,6 +161,8 @@ class Optimizer(ABC):
                 checked[p] = validate_suggestion(p, raw)
             except SuggestionRejected as exc:
                 rejections[name] = exc.reason
+        # An instruction parameter given the answer to one example (small models do this): refused, with why.
+        rejections.update(check_instructions(checked, self.names, self.params))
         return checked, rejections
 
     def note_rejections(self, rejections: Mapping[str, str], values: Mapping[str, Any] | None = None) -> None:

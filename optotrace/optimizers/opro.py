@@ -14,10 +14,9 @@ from typing import Any
 
 from optotrace.optimizers.base import Optimizer, Proposal
 from optotrace.optimizers.optoprime import ask_for_suggestion
-from optotrace.optimizers.prompt_builder import _constraint_text, clip, example_value, show_value
+from optotrace.optimizers.prompt_render import clip, constraint_text, example_value, show_value
 from optotrace.optimizers.schema import VariableSpec, prefers_answer_first, reply_format, suggestion_model
 from optotrace.optimizers.templates import render
-from optotrace.optimizers.validate import kind_of
 
 __all__ = ["OPRO"]
 
@@ -73,7 +72,7 @@ class OPRO(Optimizer):
         current = {self.names[id(p)]: p.data for p in variables}
         self.history.append({"values": {k: _plain(v) for k, v in current.items()}, "score": score})
         specs = [
-            VariableSpec(self.names[id(p)], kind_of(p.data, p.is_code), p.description or "", p.code_name)
+            VariableSpec.of(p, self.names[id(p)])
             for p in variables
         ]
         scored = [h for h in self.history if h["score"] is not None]
@@ -90,7 +89,7 @@ class OPRO(Optimizer):
             variables="\n".join(
                 f"({s.kind}) {s.name} = {show_value(p.data, 1 << 30)}" for s, p in zip(specs, variables, strict=False)
             ),
-            constraints="\n".join(f"{s.name}: {c}" for s, p in zip(specs, variables, strict=False) if (c := _constraint_text(p)))
+            constraints="\n".join(f"{s.name}: {c}" for s, p in zip(specs, variables, strict=False) if (c := constraint_text(p)))
             or "(none)",
             history=history_text or "(no scores yet)",
             feedback="\n".join([feedback, *self.take_notes()]).strip() or "(none)",
@@ -105,6 +104,7 @@ class OPRO(Optimizer):
             names,
             suggestion_model(specs, "OproReply", require_all=len(specs) <= 8, reasoning_first=first),
             code_names={s.name: s.code_name for s in specs if s.code_name},
+            kinds={s.name: s.kind for s in specs},
             temperature=self.temperature,
             max_tokens=self.max_tokens,
             seed=None if self.seed is None else self.seed + self.step_count,

@@ -1,14 +1,17 @@
 """OptoPrime: show the model the parameters' subgraphs and feedback, ask for new values in one call.
 
 The reply is read through the structured-output path first (a response model built for this step's
-variables); when the backend ignores the schema or the reply fails validation, `parse_suggestion` reads the
-raw text. With `num_candidates=k`, k replies are drawn and `step(evaluate=fn)` keeps the one that scores
+variables); when the backend ignores the schema or the reply fails validation, `read_suggestion` reads the
+raw text. A value the reply was cut off in (max_tokens) is never applied: it is rejected with the reason. An
+explicit "no change" (an empty suggestion) is an answer, not a fault: it is logged as `nochange` and not
+retried; an unreadable reply is retried. With `num_candidates=k`, k replies are drawn and `step(evaluate=fn)` keeps the one that scores
 best on the current minibatch (`fn(update) -> float`, higher is better).
 
 With `retry_unchanged` (default), a step whose reply would apply nothing (every suggestion rejected, or every
 value equal to the current one) asks once more in the same step, with the reasons added to #Feedback. For a
-small local model (`compact`, default: see prefers_answer_first) the prompt drops empty sections, shows no
-placeholder value to copy, and asks for a single code variable as a ```python block instead of a JSON string.
+model declared small (`llm.small_model`: the embedded model by default; `compact=` overrides) the prompt
+drops empty sections, shows no placeholder value to copy, and asks for a single code variable as a ```python
+block instead of a JSON string.
 With a memory (`memory_size` > 0), the compact prompt also lists the values each numeric variable already took
 with their feedback and asks for one not tried yet; a suggestion that repeats a tried value is asked again.
 Retries run at `retry_temperature` with a new seed each (`max_retries`: 1, or 2 for compact prompts).
@@ -22,7 +25,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from optotrace.optimizers.base import Optimizer, Proposal, log, same_value
-from optotrace.optimizers.parse import match_names, parse_suggestion
+from optotrace.optimizers.parse import ReadSuggestion, match_names, read_suggestion
 from optotrace.optimizers.prompt_builder import BuiltPrompt, PromptBuilder, clip
 from optotrace.optimizers.schema import prefers_answer_first, suggestion_model, suggestion_values
 from optotrace.optimizers.templates import render
@@ -44,13 +47,21 @@ def ask_for_suggestion(
     response_model: Any,
     *,
     code_names: Mapping[str, str] | None = None,
+    kinds: Mapping[str, str] | None = None,
     temperature: float = 0.0,
     max_tokens: int | None = None,
     seed: int | None = None,
     use_schema: bool = True,
 ) -> Proposal:
-    """One model call; the suggested values by variable name, through the schema or, failing that, the text."""
+    """One model call; the suggested values by variable name, through the schema or, failing that, the text.
+
+    `via` says how the reply was read: "schema" or "text" (values), "nochange" (the model explicitly chose no
+    change), "none" (nothing readable; `error` says why) or "error" (the call failed). A value the reply was
+    cut off in (token limit) is never among the values: it is in `rejected` with the reason."""
     from optotrace.llm import BudgetExceeded, LLMError, StructuredOutputError
+
+    def read(text: str, finish_reason: str | None) -> ReadSuggestion:
+        return read_suggestion(text, names, code_names=code_names, kinds=kinds, finish_reason=finish_reason)
 
     try:
         reply = llm.complete(
@@ -62,26 +73,38 @@ def ask_for_suggestion(
         )
     except StructuredOutputError as exc:
         raw = exc.raw or ""
-        values = parse_suggestion(raw, names, code_names=code_names) or {}
-        return Proposal(values, raw, "text" if values else "none", None if values else "unusable reply")
+        return _proposal(read(raw, None), {}, raw)
     except BudgetExceeded:
         raise
     except LLMError as exc:
         log.warning("the optimizer's model call failed: %s", exc)
         return Proposal({}, "", "error", f"model call failed: {exc}")
+    finish = getattr(reply, "finish_reason", None)
     schema_values = suggestion_values(reply.parsed) if reply.parsed is not None else {}
     matched = match_names(schema_values, names)
     schema_values = {matched[k]: v for k, v in schema_values.items() if k in matched}
     # The LLM layer reads replies with json-repair, which can mangle what is not strict JSON (a code string
-    # with unescaped quotes, a triple-quoted literal); parse_suggestion reads strict JSON identically and the
+    # with unescaped quotes, a triple-quoted literal); read_suggestion reads strict JSON identically and the
     # rest more carefully, so its reading wins when it finds anything.
-    text_values = parse_suggestion(reply.text, names, code_names=code_names) or {}
-    if text_values:
-        via = "schema" if schema_values == text_values else "text"
-        return Proposal(text_values, reply.text, via)
-    if schema_values:
-        return Proposal(schema_values, reply.text, "schema")
-    return Proposal({}, reply.text, "none", "the reply suggests no change")
+    return _proposal(read(reply.text, finish), schema_values, reply.text)
+
+
+def _proposal(found: ReadSuggestion, schema_values: dict[str, Any], text: str) -> Proposal:
+    rejected = dict(found.cut)
+    if found.values:
+        via = "schema" if schema_values == found.values else "text"
+        return Proposal(found.values, text, via, rejected=rejected)
+    # json-repair completes a cut reply as if it were whole: a schema value the text shows cut is not used.
+    schema_values = {k: v for k, v in schema_values.items() if k not in rejected}
+    if schema_values and not found.truncated:
+        return Proposal(schema_values, text, "schema", rejected=rejected)
+    if found.no_change and not rejected:
+        return Proposal({}, text, "nochange")
+    if found.truncated:
+        error = "the reply was cut off at the token limit (max_tokens) before a complete value"
+    else:
+        error = "unusable reply: no value could be read"
+    return Proposal({}, text, "none", error, rejected=rejected)
 
 
 class OptoPrime(Optimizer):
@@ -107,7 +130,7 @@ class OptoPrime(Optimizer):
         max_retries: int | None = None,
     ) -> None:
         super().__init__(params, llm)
-        self.compact = compact  # None: a compact prompt for a small local model (see prefers_answer_first)
+        self.compact = compact  # None: a compact prompt when the LLM is declared small (llm.small_model)
         self.retry_unchanged = retry_unchanged
         self.retry_temperature = retry_temperature
         self.max_retries = max_retries  # None: 2 for a compact prompt, else 1
@@ -128,7 +151,7 @@ class OptoPrime(Optimizer):
 
     # -- prompt --------------------------------------------------------------------------------------------
     def wants_reasoning_first(self) -> bool:
-        """Reasoning before the suggestion, unless the model is a small local one (see prefers_answer_first)."""
+        """Reasoning before the suggestion, unless the LLM is declared small (llm.small_model)."""
         if self.reasoning_first is None:
             self.reasoning_first = not prefers_answer_first(self.llm)
         return self.reasoning_first
@@ -193,10 +216,12 @@ class OptoPrime(Optimizer):
 
     def _retry_notes(self, proposal: Proposal) -> list[str]:
         """Why the proposal applies nothing (or, in a compact prompt, only repeats numeric values already tried),
-        as notes for another attempt ([] when it brings something new)."""
-        if proposal.via == "error":
+        as notes for another attempt ([] when it brings something new, or when the model explicitly chose no
+        change: that is an answer, not a fault)."""
+        if proposal.via in ("error", "nochange"):
             return []
         checked, rejections = self.check(proposal.values)
+        rejections = {**proposal.rejected, **rejections}
         changed = {p: v for p, v in checked.items() if not same_value(p.data, v)}
         if changed:
             if self._rank(proposal) == 2:
@@ -208,6 +233,9 @@ class OptoPrime(Optimizer):
             shown = _short(v)
             notes.append(f"Your previous suggestion {self.names[id(p)]} = {shown!r} is the current value and "
                          "changes nothing. Suggest a different value.")
+        if not notes and proposal.error and "cut off" in proposal.error:
+            notes.append(f"Your previous reply was {proposal.error.removeprefix('the reply was ')}; reply with "
+                         "the JSON object first and keep any reasoning short.")
         if not notes:
             notes.append("Your previous reply held no usable new value. Reply in the format asked for below.")
         return notes
@@ -216,12 +244,14 @@ class OptoPrime(Optimizer):
              **kw: Any) -> Proposal:
         fence = prompt.code_fence
         prop = ask_for_suggestion(
-            self.llm, prompt.messages, names, model, code_names=code_names, max_tokens=self.max_tokens,
+            self.llm, prompt.messages, names, model, code_names=code_names,
+            kinds={v.name: v.kind for v in prompt.variables}, max_tokens=self.max_tokens,
             use_schema=self.use_schema and fence is None, **kw,
         )
-        if fence is not None and not prop.values and prop.reply.strip() and prop.via != "error":
-            # Asked for a ```python block and got code without one (or a cut-off one): the validator's repair
-            # step finds the function in the reply or rejects it with the reason.
+        if (fence is not None and not prop.values and not prop.rejected and prop.reply.strip()
+                and prop.via == "none"):
+            # Asked for a ```python block and got code without one: the validator's repair step finds the
+            # function in the reply or rejects it with the reason.
             prop = Proposal({fence: prop.reply}, prop.reply, "text")
         prop.prompt_tokens, prop.prompt_chars, prop.names = prompt.tokens, prompt.chars, names
         return prop
@@ -291,6 +321,7 @@ class OptoPrime(Optimizer):
             if scored:
                 chosen = max(scored, key=lambda t: (t[0], -t[1]))[1]
         update, rejections = checked[chosen]
+        rejections = {**proposals[chosen].rejected, **rejections}
         update = self.apply(update)
         self.note_rejections(rejections)
         tokens1, cost1 = self._usage()

@@ -2,30 +2,54 @@
 
 Models that ignore (or lack) structured output write JSON in code fences, prose around it, single quotes,
 trailing commas, Python literals, XML-style tags, `name: value` lines, code in ```python fences, and they
-mention TERMINATE in their reasoning. `parse_suggestion` tries, in order:
+mention TERMINATE in their reasoning. `read_suggestion` tries, in order:
 
 1. every `{...}` object in the reply (fenced ones first), read as JSON, then as a Python literal, then with
-   json-repair; inside an object, the variables sit under "suggestion" (or a near synonym) or at the top level;
+   json-repair (llm/replies.py); inside an object, the variables sit under "suggestion" (or a near synonym) or
+   at the top level;
 2. a scan for the variable names used as keys (`"name": value` up to the next key), for objects too broken
    to read as a whole (unescaped quotes inside code, missing commas);
 3. XML-style tags: `<x>3</x>`, `<variable name="x">3</variable>`;
 4. `name: value` / `name = value` lines, with the value on the line, in a following code fence, or
    triple-quoted.
 
-Values come back as the model wrote them (a number, a string, a list...); casting to the parameter's type is
-validate.py's job. Names match exactly first, then after normalisation (case, punctuation, type annotations),
-and only when the normalised name is unambiguous.
+Three outcomes are kept apart: values; an explicit "no change" (an empty suggestion object, a suggestion that
+says TERMINATE or "no change", or only a true terminate flag), which is `{}`; and nothing readable (a bare `{}`
+and a null suggestion included: they say nothing), which is None. A reply cut off at the token limit (the
+backend's finish reason "length", or an object that ends inside a string) never yields its cut value: that
+variable is listed in `cut` with the reason, and only the values completed before the cut are kept.
+
+Values come back as the model wrote them, with two clean-ups: a string wrapped whole in a Markdown fence
+loses the fence, and code written with literal `\n` escapes (no real newline) gets its newlines back; a
+variable whose kind is dict or list (`kinds`) suggested as a JSON string is decoded. Casting to the
+parameter's type is cast.py's job.
 """
 
 from __future__ import annotations
 
-import ast
-import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["parse_suggestion", "normalize_name", "match_names"]
+from optotrace.llm.replies import (
+    ends_inside_string,
+    fences,
+    json_spans,
+    load_lenient,
+    unfence,
+)
+from optotrace.optimizers.parse_text import (
+    key_scan,
+    lone_code_fence,
+    name_value_lines,
+    unwrap_value,
+    xml_tags,
+)
+from optotrace.optimizers.suggestion_names import match_names, normalize_name
+
+__all__ = ["ReadSuggestion", "match_names", "normalize_name", "parse_suggestion", "read_suggestion",
+           "CUT_REASON"]
 
 # Keys under which models put the variables (checked case-insensitively, after normalisation).
 _SUGGESTION_KEYS = (
@@ -41,213 +65,39 @@ _SUGGESTION_KEYS = (
     "changes",
     "values",
 )
-# Keys that wrap a single value: {"x": {"value": 3}}.
-_VALUE_KEYS = ("value", "new_value", "suggested_value", "updated_value", "suggestion", "new", "val")
-# Keys that accompany a wrapped value and may be ignored.
-_SIDE_KEYS = ("reason", "reasoning", "explanation", "why", "rationale", "comment", "type", "old_value", "old")
-_RESERVED = ("reasoning", "answer", "suggestion", "explanation", "analysis", "thoughts", "thought")
-
-_FENCE_RE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL)
-_TYPE_PREFIX_RE = re.compile(r"^\s*\((?:int|float|str|string|code|bool|list|dict|number|integer)\)\s*", re.I)
-
-
-def normalize_name(name: str) -> str:
-    """A name without case, spaces, punctuation or a leading type annotation: `(int) Str:0` -> `str0`."""
-    name = _TYPE_PREFIX_RE.sub("", str(name))
-    return re.sub(r"[^0-9a-z]", "", name.lower())
+# Keys that may stand beside an empty suggestion, or a terminate flag, in an explicit "no change".
+_COMMENT_KEYS = {normalize_name(k) for k in (
+    "reasoning", "reason", "explanation", "analysis", "thoughts", "thought", "answer", "rationale", "comment",
+)}
+_TERMINATE_KEYS = {normalize_name(k) for k in ("terminate", "done", "stop", "no_change", "nochange", "finished")}
+_NO_CHANGE_WORDS = {"terminate", "nochange", "nochanges", "nochangeneeded", "nochangesneeded", "unchanged"}
+_CODE_START_RE = re.compile(r"^\s*(?:@|async\s+def\s|def\s|class\s|import\s|from\s\S+\s+import\s)")
+CUT_REASON = (
+    "the reply was cut off at the token limit (max_tokens) while writing this value, so it is incomplete and "
+    "was not applied; reply with the JSON object first, keep the reasoning short, and write the complete value"
+)
 
 
-def match_names(keys: Iterable[str], names: Sequence[str]) -> dict[str, str]:
-    """Map each key written by the model to one of `names`: exact first, then unambiguous normalised."""
-    names = list(names)
-    exact = set(names)
-    by_norm: dict[str, list[str]] = {}
-    for n in names:
-        by_norm.setdefault(normalize_name(n), []).append(n)
-    out: dict[str, str] = {}
-    for key in keys:
-        if not isinstance(key, str):
-            continue
-        if key in exact:
-            out[key] = key
-            continue
-        stripped = key.strip().strip("`*'\"").strip()
-        if stripped in exact:
-            out[key] = stripped
-            continue
-        candidates = by_norm.get(normalize_name(stripped), [])
-        if len(candidates) == 1:
-            out[key] = candidates[0]
-    return out
+@dataclass
+class ReadSuggestion:
+    """What a reply says: complete values by variable, values cut off at the token limit (name -> reason),
+    and whether the model explicitly chose no change."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    cut: dict[str, str] = field(default_factory=dict)
+    no_change: bool = False
+    truncated: bool = False  # the reply itself was cut off (whether or not a value was)
+
+    def as_update(self) -> dict[str, Any] | None:
+        """The values; {} for an explicit no change; None when nothing usable could be read."""
+        if self.values:
+            return dict(self.values)
+        return {} if self.no_change and not self.cut else None
 
 
 # ----------------------------------------------------------------------------------------------------------
 # Objects
 # ----------------------------------------------------------------------------------------------------------
-
-
-def _balanced_objects(text: str) -> list[tuple[int, int]]:
-    """Spans of top-level `{...}` in text, aware of quoted strings (", ', and triple quotes)."""
-    spans: list[tuple[int, int]] = []
-    i, n = 0, len(text)
-    while i < n:
-        if text[i] != "{":
-            i += 1
-            continue
-        end = _match_brace(text, i)
-        if end is None:
-            # Unclosed: take the rest so json-repair can try.
-            spans.append((i, n))
-            break
-        spans.append((i, end + 1))
-        i = end + 1
-    return spans
-
-
-def _match_brace(text: str, start: int) -> int | None:
-    depth = 0
-    i, n = start, len(text)
-    quote: str | None = None
-    while i < n:
-        c = text[i]
-        if quote:
-            if c == "\\":
-                i += 2
-                continue
-            if text.startswith(quote, i):
-                i += len(quote)
-                quote = None
-                continue
-            if len(quote) == 1 and c == "\n" and quote == "'":
-                quote = None  # an apostrophe in prose, not a string
-            i += 1
-            continue
-        if text.startswith('"""', i) or text.startswith("'''", i):
-            quote = text[i : i + 3]
-            i += 3
-            continue
-        if c == '"' or c == "'" and _starts_single_quoted(text, i):
-            quote = c
-        elif c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    return None
-
-
-def _starts_single_quoted(text: str, i: int) -> bool:
-    """A ' opens a string when it follows a structural character, not a letter (so `don't` is prose)."""
-    j = i - 1
-    while j >= 0 and text[j] in " \t\r\n":
-        j -= 1
-    return j < 0 or text[j] in "{[,:("
-
-
-def _python_literal(text: str) -> Any:
-    """ast.literal_eval after mapping JSON's true/false/null to Python outside strings."""
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
-        pass
-    mapped = _map_json_words(text)
-    if mapped != text:
-        try:
-            return ast.literal_eval(mapped)
-        except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
-            pass
-    # Trailing commas are legal in Python, so what is left is usually a stray comment or prose.
-    return _FAIL
-
-
-def _map_json_words(text: str) -> str:
-    out: list[str] = []
-    i, n = 0, len(text)
-    quote: str | None = None
-    while i < n:
-        c = text[i]
-        if quote:
-            out.append(c)
-            if c == "\\" and i + 1 < n:
-                out.append(text[i + 1])
-                i += 2
-                continue
-            if text.startswith(quote, i):
-                if len(quote) == 3:
-                    out.append(text[i + 1 : i + 3])
-                    i += 3
-                    quote = None
-                    continue
-                quote = None
-            i += 1
-            continue
-        if text.startswith('"""', i) or text.startswith("'''", i):
-            quote = text[i : i + 3]
-            out.append(quote)
-            i += 3
-            continue
-        if c in "\"'":
-            quote = c
-            out.append(c)
-            i += 1
-            continue
-        m = re.match(r"(true|false|null)\b", text[i:]) if c in "tfn" and (i == 0 or not text[i - 1].isalnum()) else None
-        if m:
-            out.append({"true": "True", "false": "False", "null": "None"}[m.group(1)])
-            i += len(m.group(1))
-            continue
-        out.append(c)
-        i += 1
-    return "".join(out)
-
-
-class _Fail:
-    pass
-
-
-_FAIL: Any = _Fail()
-
-
-def _load_object(text: str) -> Any:
-    """Read an object: strict JSON, lenient JSON, Python literal, then json-repair."""
-    return _load_object_how(text)[0]
-
-
-def _load_object_how(text: str) -> tuple[Any, str]:
-    """The object and how it was read ("json", "python", "repair"; `_FAIL` and "" when unreadable)."""
-    try:
-        return json.loads(text), "json"
-    except ValueError:
-        pass
-    try:
-        return json.loads(text, strict=False), "json"  # raw newlines and tabs inside strings
-    except ValueError:
-        pass
-    value = _python_literal(text)
-    if value is not _FAIL:
-        return value, "python"
-    try:
-        import json_repair
-
-        value = json_repair.loads(text)
-    except Exception:  # json-repair raises assorted errors on hostile input
-        return _FAIL, ""
-    return (value, "repair") if isinstance(value, (dict, list)) and value else (_FAIL, "")
-
-
-def _unwrap(value: Any) -> Any:
-    """{"value": 3} -> 3, {"value": 3, "reason": "..."} -> 3; anything else unchanged."""
-    if isinstance(value, dict) and value:
-        keys = {normalize_name(k): k for k in value if isinstance(k, str)}
-        value_keys = [keys[k] for k in (normalize_name(v) for v in _VALUE_KEYS) if k in keys]
-        side = {normalize_name(s) for s in _SIDE_KEYS}
-        if len(value_keys) == 1 and all(
-            normalize_name(k) in side or k == value_keys[0] for k in value if isinstance(k, str)
-        ):
-            return value[value_keys[0]]
-    return value
 
 
 def _from_mapping(obj: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
@@ -291,7 +141,7 @@ def _pick(obj: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     # Exact keys first, so {"x": 1, "X": 2} gives x=1.
     for key in sorted(matched, key=lambda k: k != matched[k]):
-        out.setdefault(matched[key], _unwrap(obj[key]))
+        out.setdefault(matched[key], unwrap_value(obj[key]))
     return out
 
 
@@ -308,228 +158,46 @@ def _from_pairs(items: list[Any], names: Sequence[str]) -> dict[str, Any]:
         target = match_names([str(item[name_key])], names)
         if target:
             rest = {k: v for k, v in item.items() if k != name_key}
-            value = _unwrap(rest) if len(rest) > 1 else next(iter(rest.values()), None)
+            value = unwrap_value(rest) if len(rest) > 1 else next(iter(rest.values()), None)
             out.setdefault(next(iter(target.values())), value)
     return out
 
 
-# ----------------------------------------------------------------------------------------------------------
-# Key scan: `"name": value` pairs in an object too broken to load whole
-# ----------------------------------------------------------------------------------------------------------
+def _is_empty(value: Any) -> bool:
+    if value == {} or value == []:
+        return True
+    return isinstance(value, str) and normalize_name(value) in _NO_CHANGE_WORDS
 
 
-def _key_scan(text: str, names: Sequence[str]) -> dict[str, Any]:
-    keys = list(names) + [k for k in _RESERVED if k not in names]
-    alternatives = "|".join(sorted((re.escape(k) for k in keys), key=len, reverse=True))
-    pat = re.compile(rf"""(?P<q>["'`]?)(?P<key>{alternatives})(?P=q)\s*:\s*""", re.I)
-    hits = [m for m in pat.finditer(text) if m.group("q") or _at_key_position(text, m.start())]
-    out: dict[str, Any] = {}
-    for idx, m in enumerate(hits):
-        target = match_names([m.group("key")], names)
-        if not target:
-            continue
-        end = hits[idx + 1].start() if idx + 1 < len(hits) else len(text)
-        raw = text[m.end() : end]
-        value = _scan_value(raw)
-        if value is not _FAIL:
-            out[next(iter(target.values()))] = value  # the last occurrence wins: the final answer
+def _says_no_change(obj: Any) -> bool:
+    """An object that explicitly changes nothing: {"suggestion": {}} (or "TERMINATE", "no change"), or only
+    comments and a true terminate flag. A bare {} or a null suggestion says nothing: unreadable, not "no
+    change"."""
+    if not isinstance(obj, Mapping) or not obj:
+        return False
+    keys = {normalize_name(k): k for k in obj if isinstance(k, str)}
+    suggestion_keys = [keys[k] for k in (normalize_name(s) for s in _SUGGESTION_KEYS) if k in keys]
+    others = [k for k in keys if k not in _COMMENT_KEYS and keys[k] not in suggestion_keys]
+    if suggestion_keys:
+        empty = all(_is_empty(obj[k]) for k in suggestion_keys)
+        return empty and all(k in _TERMINATE_KEYS for k in others)
+    flags = [k for k in others if k in _TERMINATE_KEYS]
+    return bool(flags) and len(flags) == len(others) and all(obj[keys[k]] not in (False, None, 0) for k in flags)
+
+
+def _candidates(text: str) -> list[tuple[str, bool]]:
+    """(object text, closed) for each fenced object, then each balanced {...} in the reply."""
+    out = [(f.body, f.closed) for f in fences(text) if f.body.lstrip().startswith(("{", "["))]
+    out += [(text[a:b], closed) for a, b, closed in json_spans(text)]
     return out
 
 
-def _at_key_position(text: str, pos: int) -> bool:
-    j = pos - 1
-    while j >= 0 and text[j] in " \t":
-        j -= 1
-    return j < 0 or text[j] in "{,\n"
-
-
-def _scan_value(raw: str) -> Any:
-    """The value at the start of `raw`, which runs to the next key: strip the separators, then read it."""
-    s = raw.strip()
-    s = re.sub(r"[\s,}\]]*$", "", s)  # closing braces of the enclosing objects and the comma before the next key
-    if not s:
-        return _FAIL
-    if s[0] == "{" or s[0] == "[":
-        closing = "}" if s[0] == "{" else "]"
-        s2 = s if s.endswith(closing) else s + closing
-        val = _load_object(s2)
-        if val is not _FAIL:
-            return _unwrap(val) if isinstance(val, dict) else val
-    if s[:3] in ('"""', "'''"):
-        q = s[:3]
-        body = s[3:]
-        return body[: body.rfind(q)] if q in body else body
-    if s[0] in "\"'":
-        q = s[0]
-        try:
-            return json.loads(s, strict=False) if q == '"' else ast.literal_eval(s)
-        except (ValueError, SyntaxError):
-            pass
-        body = s[1:]
-        if body.endswith(q):
-            body = body[:-1]
-        return _unescape(body)
-    return _scalar(s)
-
-
-def _unescape(body: str) -> str:
-    if "\\n" in body or '\\"' in body or "\\t" in body:
-        try:
-            return json.loads('"' + body.replace('"', '\\"').replace('\\\\"', '\\"') + '"', strict=False)
-        except ValueError:
-            return body.replace("\\n", "\n").replace('\\"', '"').replace("\\t", "\t")
-    return body
-
-
-def _scalar(s: str) -> Any:
-    """A bare value: a JSON or Python literal if it is one, else the text."""
-    s = s.strip()
-    s = s.strip("`").strip()
-    if s.startswith("**") and s.endswith("**"):
-        s = s[2:-2].strip()
-    if not s:
-        return _FAIL
-    try:
-        return json.loads(s)
-    except ValueError:
-        pass
-    lit = _python_literal(s)
-    if lit is not _FAIL and not isinstance(lit, (set, frozenset, bytes, complex)):
-        return list(lit) if isinstance(lit, tuple) else lit
-    return s.rstrip(".;").strip() if re.fullmatch(r"[-+]?\d[\d.eE+-]*[.;]", s) else s
-
-
-# ----------------------------------------------------------------------------------------------------------
-# XML-style tags and `name: value` lines
-# ----------------------------------------------------------------------------------------------------------
-
-
-def _xml(text: str, names: Sequence[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    region = text
-    m = re.search(r"<suggestions?>(.*?)(?:</suggestions?>|\Z)", text, re.DOTALL | re.I)
-    if m:
-        region = m.group(1)
-    for vm in re.finditer(
-        r"""<(?:variable|var|param|parameter)\s+name\s*=\s*["']?([^"'>]+)["']?\s*>(.*?)</(?:variable|var|param|parameter)>""",
-        region,
-        re.DOTALL | re.I,
-    ):
-        target = match_names([vm.group(1).strip()], names)
-        if target:
-            out[next(iter(target.values()))] = _tag_value(vm.group(2))
-    for vm in re.finditer(
-        r"<(?:variable|var)>\s*<name>(.*?)</name>\s*<value>(.*?)</value>\s*</(?:variable|var)>", region, re.DOTALL | re.I
-    ):
-        target = match_names([vm.group(1).strip()], names)
-        if target:
-            out.setdefault(next(iter(target.values())), _tag_value(vm.group(2)))
-    for name in names:
-        if name in out:
-            continue
-        tm = re.search(rf"<\s*{re.escape(name)}\s*>(.*?)</\s*{re.escape(name)}\s*>", region, re.DOTALL | re.I)
-        if tm:
-            out[name] = _tag_value(tm.group(1))
-    return out
-
-
-def _tag_value(body: str) -> Any:
-    body = body.strip("\n")
-    fence = _FENCE_RE.search(body)
-    if fence and body.strip().startswith("```"):
-        return fence.group(2).rstrip("\n")
-    stripped = body.strip()
-    if "\n" in stripped:  # multi-line text or code: keep it verbatim
-        return _dedent_block(body)
-    value = _scalar(stripped)
-    return stripped if value is _FAIL else value
-
-
-def _dedent_block(body: str) -> str:
-    import textwrap
-
-    return textwrap.dedent(body).strip("\n")
-
-
-def _lines(text: str, names: Sequence[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    alternatives = "|".join(sorted((re.escape(n) for n in names), key=len, reverse=True))
-    if not alternatives:
-        return out
-    line_re = re.compile(
-        rf"^[ \t>*\-#\d.)]*[`*\"']*(?:\((?:\w+)\)\s*)?(?P<name>{alternatives})[`*\"']*(?:\s*\([^)\n]*\))?[`*]*\s*(?P<sep>[:=]|->)[`*]*[ \t]*(?P<rest>.*)$",
-        re.M | re.I,
-    )
-    for m in line_re.finditer(text):
-        target = match_names([m.group("name")], names)
-        if not target:
-            continue
-        name = next(iter(target.values()))
-        rest = m.group("rest").rstrip()
-        after = text[m.end() :]
-        value: Any = _FAIL
-        if rest.startswith('"""') or rest.startswith("'''"):
-            q = rest[:3]
-            tail = text[m.start("rest") + 3 :]
-            endq = tail.find(q)
-            value = tail[:endq] if endq >= 0 else tail
-            value = value.strip("\n")
-        elif rest in ("", "`", "```") or rest.startswith("```"):
-            fm = _FENCE_RE.match(after.lstrip("\n")) if not rest.startswith("```") else None
-            if rest.startswith("```"):
-                fm = _FENCE_RE.match(text[m.start("rest") :])
-            if fm:
-                value = fm.group(2).rstrip("\n")
-            else:
-                block = re.match(r"\n((?:[ \t]+.*\n?|\n)+)", after)  # an indented block
-                if block and block.group(1).strip():
-                    value = _dedent_block(block.group(1))
-        else:
-            value = _scalar(rest.rstrip(",").strip())
-        if value is not _FAIL:
-            out[name] = value  # the last mention wins: models restate the final value
-    return out
-
-
-def _lone_code_fence(text: str, names: Sequence[str], code_names: Mapping[str, str]) -> dict[str, Any]:
-    """A single ```python fence defining `def f(` for a code variable whose function is f."""
-    out: dict[str, Any] = {}
-    fences = [f.group(2) for f in _FENCE_RE.finditer(text)]
-    for var, fn in code_names.items():
-        if var not in names:
-            continue
-        hits = [f for f in fences if re.search(rf"^\s*(?:async\s+)?def\s+{re.escape(fn)}\s*\(", f, re.M)]
-        if hits:
-            out[var] = hits[-1].rstrip("\n")
-    return out
-
-
-# ----------------------------------------------------------------------------------------------------------
-
-
-def parse_suggestion(
-    reply: str, names: list[str], *, code_names: Mapping[str, str] | None = None
-) -> dict[str, object] | None:
-    """The value suggested for each of `names` in a model's reply, or None when it holds nothing usable.
-
-    `code_names` optionally maps a code variable to its function name, so a bare ```python fence that
-    defines that function counts as a suggestion for it. A TERMINATE anywhere does not cancel a suggestion.
-    """
-    if not isinstance(reply, str) or not reply.strip() or not names:
-        return None
-    names = list(dict.fromkeys(names))
-    text = reply.replace("\r\n", "\n")
+def _from_objects(text: str, names: Sequence[str]) -> tuple[dict[str, Any], bool, bool, bool]:
+    """(values, read whole from a closed object, read by json-repair, some object says no change)."""
     best: dict[str, Any] = {}
-
-    # 1. Whole objects: fenced ones first, then every balanced {...} in the reply; the one matching most
-    #    names wins, the later one on a tie (models restate their final answer last).
-    candidates: list[str] = [
-        f.group(2) for f in _FENCE_RE.finditer(text) if f.group(2).lstrip().startswith(("{", "["))
-    ]
-    candidates += [text[a:b] for a, b in _balanced_objects(text)]
-    repaired = False
-    for chunk in candidates:
-        obj, how = _load_object_how(chunk.strip())
+    best_closed = repaired = no_change = False
+    for chunk, closed in _candidates(text):
+        obj, how = load_lenient(chunk.strip())
         if isinstance(obj, list):
             found = _from_pairs(obj, names)
         elif isinstance(obj, dict):
@@ -537,33 +205,143 @@ def parse_suggestion(
         else:
             continue
         found = {k: v for k, v in found.items() if v is not None}
-        if found and len(found) >= len(best):
-            best, repaired = found, how == "repair"
+        if not found:
+            no_change = no_change or _says_no_change(obj)
+            continue
+        complete = closed and how != "repair"
+        # The one matching most names wins; on a tie a complete object beats a cut one, else the later one
+        # (models restate their final answer last).
+        if len(found) > len(best) or (len(found) == len(best) and (complete or not best_closed)):
+            best, best_closed, repaired = found, complete, how == "repair"
+    return best, best_closed, repaired, no_change
+
+
+def _clean(value: Any, code: bool, kind: str | None) -> Any:
+    """A fence around the whole value removed; code's literal \\n escapes turned into newlines; a JSON string
+    for a dict or list variable decoded."""
+    if not isinstance(value, str):
+        return value
+    text = value
+    if _escaped_code(text, code or text.lstrip().startswith("```")):
+        text = _unescape_code(text)
+    text = unfence(text)
+    if _escaped_code(text, code):
+        text = _unescape_code(text)
+    if kind in ("dict", "list") and text.strip()[:1] in ("{", "["):
+        decoded, _ = load_lenient(text.strip())
+        if isinstance(decoded, dict if kind == "dict" else list):
+            return decoded
+    return text if text != value else value
+
+
+def _escaped_code(text: str, code: bool) -> bool:
+    """Code (or what starts like code) written on one line with literal \\n escapes: escaped twice."""
+    return "\n" not in text.strip() and "\\n" in text and (code or bool(_CODE_START_RE.match(text)))
+
+
+def _unescape_code(text: str) -> str:
+    text = text.replace("\\r\\n", "\n").replace("\\n", "\n").replace("\\t", "\t")
+    return text.replace('\\"', '"').replace("\\'", "'")
+
+
+def _key_position(text: str, name: str) -> int:
+    """Where the last key naming `name` starts in the text (-1 if none)."""
+    pat = re.compile(rf"""["'`<]?{re.escape(name)}["'`>]?\s*[:=>]""", re.I)
+    return max((m.start() for m in pat.finditer(text)), default=-1)
+
+
+_SQUASH_RE = re.compile(r"[\s\\\"'`{}\[\],]+")
+
+
+def _runs_to_end(text: str, value: Any) -> bool:
+    """True when the text ends with the end of `value` (the value was still being written at the cut)."""
+    tail = _SQUASH_RE.sub("", value if isinstance(value, str) else str(value))[-40:]
+    return bool(tail) and _SQUASH_RE.sub("", text).endswith(tail)
+
+
+def _cut_names(text: str, values: Mapping[str, Any]) -> list[str]:
+    """The variable whose value the cut interrupted: among those running to the end of the text, the one
+    whose key comes last (any, when the text ends inside a string but no value clearly runs to its end)."""
+    at_end = [n for n, v in values.items() if _runs_to_end(text, v)]
+    pool = at_end or (list(values) if ends_inside_string(text) else [])
+    if not pool:
+        return []
+    return [max(pool, key=lambda n: _key_position(text, n))]
+
+
+def read_suggestion(
+    reply: str,
+    names: Sequence[str],
+    *,
+    code_names: Mapping[str, str] | None = None,
+    kinds: Mapping[str, str] | None = None,
+    finish_reason: str | None = None,
+) -> ReadSuggestion:
+    """What a model's reply suggests for each of `names` (see the module's docstring).
+
+    `code_names` optionally maps a code variable to its function name, so a bare ```python fence that
+    defines that function counts as a suggestion for it. `kinds` maps a variable to its kind (int, str,
+    code, dict, ...). `finish_reason` is the backend's: "length" means the reply was cut at max_tokens.
+    A TERMINATE anywhere does not cancel a suggestion.
+    """
+    out = ReadSuggestion()
+    if not isinstance(reply, str) or not reply.strip() or not names:
+        return out
+    names = list(dict.fromkeys(names))
+    kinds = dict(kinds or {})
+    for var in code_names or {}:
+        kinds.setdefault(var, "code")
+    text = reply.replace("\r\n", "\n")
+    best, complete, repaired, no_change = _from_objects(text, names)
     if best and repaired:
         # json-repair ends a string at an unescaped quote inside it (code often has them); the key scan
         # reads up to the next key instead, so a longer string it finds there is the intended value.
-        scanned = _key_scan(text, names)
+        scanned = key_scan(text, names)
         for k, v in best.items():
             alt = scanned.get(k)
             if isinstance(v, str) and isinstance(alt, str) and len(alt) > len(v):
                 best[k] = alt
-
-    # 2. Key scan over broken objects.
-    if len(best) < len(names) and "{" in text:
-        for k, v in _key_scan(text, names).items():
+    if len(best) < len(names) and "{" in text:  # 2. key scan over broken objects
+        for k, v in key_scan(text, names).items():
             if v is not None:
                 best.setdefault(k, v)
-
-    # 3. XML-style tags.
-    if len(best) < len(names) and "<" in text:
-        for k, v in _xml(text, names).items():
+                complete = False
+    if len(best) < len(names) and "<" in text:  # 3. XML-style tags
+        for k, v in xml_tags(text, names).items():
             best.setdefault(k, v)
-
-    # 4. `name: value` lines, and lone code fences.
-    if not best:
-        best = _lines(text, names)
+    if not best and not no_change:  # 4. `name: value` lines
+        best = name_value_lines(text, names)
     if code_names:
-        for k, v in _lone_code_fence(text, names, code_names).items():
+        for k, v in lone_code_fence(text, names, code_names).items():
             best.setdefault(k, v)
+    best = {k: _clean(v, kinds.get(k) == "code", kinds.get(k)) for k, v in best.items()}
     best = {k: v for k, v in best.items() if not (isinstance(v, str) and not v.strip())}
-    return best or None
+
+    out.truncated = finish_reason == "length" or ends_inside_string(text) or _open_fence_at_end(text)
+    if out.truncated and best and not complete:
+        for name in _cut_names(text, best):
+            out.cut[name] = CUT_REASON
+            del best[name]
+    out.values = best
+    out.no_change = no_change and not best
+    return out
+
+
+def _open_fence_at_end(text: str) -> bool:
+    found = fences(text)
+    return bool(found) and not found[-1].closed and bool(found[-1].body.strip())
+
+
+def parse_suggestion(
+    reply: str,
+    names: list[str],
+    *,
+    code_names: Mapping[str, str] | None = None,
+    kinds: Mapping[str, str] | None = None,
+    finish_reason: str | None = None,
+) -> dict[str, object] | None:
+    """The value suggested for each of `names` in a model's reply; {} when the model explicitly chose no
+    change; None when the reply holds nothing usable (a value cut off at the token limit is never returned:
+    use `read_suggestion` for the reason)."""
+    return read_suggestion(reply, names, code_names=code_names, kinds=kinds,
+                           finish_reason=finish_reason).as_update()

@@ -14,6 +14,9 @@ from typing import Any, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from optotrace.optimizers.cast import kind_of
+from optotrace.optimizers.proposal_checks import is_instruction
+
 __all__ = ["VariableSpec", "suggestion_model", "suggestion_values"]
 
 
@@ -21,13 +24,21 @@ __all__ = ["VariableSpec", "suggestion_model", "suggestion_values"]
 class VariableSpec:
     """What the schema needs to know about one variable: its prompt name, kind and a short description."""
 
-    __slots__ = ("name", "kind", "description", "code_name")
+    __slots__ = ("name", "kind", "description", "code_name", "role")
 
-    def __init__(self, name: str, kind: str, description: str = "", code_name: str | None = None) -> None:
+    def __init__(self, name: str, kind: str, description: str = "", code_name: str | None = None,
+                 role: str = "") -> None:
         self.name = name
         self.kind = kind  # int | float | str | code | bool | list | dict | other
         self.description = description
         self.code_name = code_name
+        self.role = role  # "instruction": text given to a model with every input (see proposal_checks.py)
+
+    @classmethod
+    def of(cls, param: Any, name: str) -> VariableSpec:
+        """The spec of a ParameterNode shown under `name`."""
+        return cls(name, kind_of(param.data, param.is_code), param.description or "", param.code_name,
+                   "instruction" if is_instruction(param) else "")
 
 
 _JSON_TYPES: dict[str, dict[str, Any]] = {
@@ -71,7 +82,11 @@ def _describe(spec: VariableSpec) -> str:
     if spec.kind == "code":
         fn = f" `{spec.code_name}`" if spec.code_name else ""
         return f"the complete new source of the function{fn} (same name and parameters), as a string"
-    text = f"the new value of {spec.name} ({spec.kind})"
+    if spec.role == "instruction":
+        text = (f"the new instruction {spec.name}: complete instruction text given to the model with every input, "
+                "not the answer to one example")
+    else:
+        text = f"the new value of {spec.name} ({spec.kind})"
     return f"{text}: {spec.description}" if spec.description else text
 
 
@@ -84,14 +99,14 @@ def reply_format(example: str, reasoning_first: bool = True) -> str:
 
 
 def prefers_answer_first(llm: Any) -> bool:
-    """True for a model served on this machine (the embedded model, a llama.cpp/vLLM/Ollama server on
-    localhost): small models under a grammar can spend every token on the reasoning string, so for them the
-    suggestion comes first, the reasoning is optional and after it, and the prompt asks for the suggestion
-    only."""
-    if getattr(llm, "backend", "") == "local":
-        return True
-    base_url = str(getattr(llm, "base_url", "") or "")
-    return any(host in base_url for host in ("://127.0.0.1", "://localhost", "://0.0.0.0", "://[::1]"))
+    """True for a model declared small (`llm.small_model`: the embedded model by default, or any client made
+    with `get_llm(..., small_model=True)`): small models under a grammar can spend every token on the
+    reasoning string, so for them the suggestion comes first, the reasoning is optional and after it, and
+    the prompt is the compact one."""
+    declared = getattr(llm, "small_model", None)
+    if declared is not None:
+        return bool(declared)
+    return getattr(llm, "backend", "") == "local"
 
 
 def suggestion_model(

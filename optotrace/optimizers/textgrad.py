@@ -14,10 +14,10 @@ from typing import Any
 
 from optotrace.optimizers.base import Optimizer, Proposal, log
 from optotrace.optimizers.optoprime import ask_for_suggestion
-from optotrace.optimizers.prompt_builder import _constraint_text, _name_nodes, clip, example_value, show_value
+from optotrace.optimizers.prompt_graph import prompt_names
+from optotrace.optimizers.prompt_render import clip, constraint_text, example_value, show_value
 from optotrace.optimizers.schema import VariableSpec, prefers_answer_first, reply_format, suggestion_model
 from optotrace.optimizers.templates import render
-from optotrace.optimizers.validate import kind_of
 
 __all__ = ["TextGrad"]
 
@@ -67,7 +67,7 @@ class TextGrad(Optimizer):
                         nodes.append(out)
         nodes.sort(key=lambda n: n.id)
         inside = {id(n) for n in nodes}
-        names = _name_nodes(nodes, self.names)
+        names = prompt_names(nodes, self.names)
         calls = 0
         for n in reversed(nodes):
             g = grads.get(id(n))
@@ -126,13 +126,13 @@ class TextGrad(Optimizer):
                 continue
             name = self.names[id(p)]
             self.last_gradients[name] = g
-            spec = VariableSpec(name, kind_of(p.data, p.is_code), p.description or "", p.code_name)
+            spec = VariableSpec.of(p, name)
             mine = [n for n in notes if name in n]
             user = render(
                 "textgrad_update",
                 instruction=self.objective,
                 variable=f"({spec.kind}) {name} = {show_value(p.data, 1 << 30)}",
-                constraints=_constraint_text(p) or "(none)",
+                constraints=constraint_text(p) or "(none)",
                 gradients=clip("\n---\n".join([*g, *mine]), 6000),
                 name=name,
                 kind=spec.kind,
@@ -141,10 +141,12 @@ class TextGrad(Optimizer):
             messages = [{"role": "system", "content": render("opro_system").strip()}, {"role": "user", "content": user}]
             prop = ask_for_suggestion(
                 self.llm, messages, [name], suggestion_model([spec], "TextGradReply", require_all=True, reasoning_first=first),
-                code_names={name: p.code_name} if p.code_name else None, max_tokens=self.max_tokens,
+                code_names={name: p.code_name} if p.code_name else None, kinds={name: spec.kind},
+                max_tokens=self.max_tokens,
                 seed=None if self.seed is None else self.seed + self.step_count,
             )
             merged.values.update(prop.values)
+            merged.rejected.update(prop.rejected)  # a value cut off at max_tokens: never applied, reported
             merged.reply += prop.reply + "\n"
             merged.prompt_chars += len(user)
             if prop.values:

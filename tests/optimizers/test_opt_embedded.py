@@ -11,7 +11,8 @@ from optotrace.optimizers import OptoPrime
 
 @pytest.mark.xdist_group("llama_server")
 def test_one_step_with_the_embedded_model_applies_a_valid_update(llama_server: str) -> None:
-    llm = get_llm("openai:smollm2", base_url=llama_server, cache=False, timeout=600, max_retries=1)
+    # The server runs SmolLM2-135M: declared small, so OptoPrime uses its compact prompt.
+    llm = get_llm("openai:smollm2", base_url=llama_server, cache=False, timeout=600, max_retries=1, small_model=True)
     x = ot.node(3.0, name="x", trainable=True, description="the unknown number")
     y = x * ot.node(2, name="k") + 5
     opt = OptoPrime([x], llm=llm, max_tokens=256)

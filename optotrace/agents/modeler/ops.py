@@ -44,7 +44,7 @@ def make_ops(agent: ModelerAgent) -> Ops:
     @bundle(description="[run_program] Take the Python program from the reply's code block and run it in the "
             "sandbox; the outcome says whether it ran, what it printed, and what was wrong.")
     def run_program(reply: str, labels: list) -> Outcome:
-        program = extract_program(reply)
+        program = (extract_program(reply) or reply.strip()) + "\n"
         result = agent.run_source(program)
         problem = program_problem(result.ok, result.stdout, result.stderr, result.failure, labels)
         return Outcome(ok=problem is None, ran=result.ok, output=result.stdout, problem=problem, program=program,

@@ -63,6 +63,7 @@ def close_models() -> None:
 
 class LocalLLM(LLM):
     backend = "local"
+    small_by_default = True  # the embedded models are small: compact prompts unless declared otherwise
 
     def __init__(
         self,
@@ -119,4 +120,5 @@ class LocalLLM(LLM):
             int(usage.get("prompt_tokens") or messages_tokens(request.messages, self.count_tokens)),
             int(usage.get("completion_tokens") or self.count_tokens(text)),
             self.model,
+            resp["choices"][0].get("finish_reason"),
         )

@@ -49,6 +49,7 @@ def reply_from_response(resp: Any, request: Request, model: str, count: Any) -> 
         int(prompt) if prompt is not None else messages_tokens(request.messages, count),
         int(completion) if completion is not None else count(text),
         str(getattr(resp, "model", None) or model),
+        getattr(choices[0], "finish_reason", None),
     )
 
 

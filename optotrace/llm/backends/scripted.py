@@ -5,7 +5,8 @@ Three ways to script it (combinable; tried in this order):
   ScriptedLLM(rules=[(regex, reply), ...])     the first rule whose regex matches the last user message
   ScriptedLLM(replies=[...]) / ScriptedLLM([...])  replies in order
 A reply is a string, a dict or list (sent as JSON), a pydantic object (sent as JSON), a callable of the
-messages, or an exception instance (raised). `.requests` records every request received.
+messages, or an exception instance (raised). `.requests` records every request received. Like a server, a
+reply longer than the request's max_tokens is cut there, with finish reason "length".
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from optotrace.llm.base import LLM
 from optotrace.llm.errors import LLMConfigError, LLMError
 from optotrace.llm.messages import last_user_message
 from optotrace.llm.results import Message, RawReply, Request
-from optotrace.llm.tokens import count_openai_tokens, messages_tokens
+from optotrace.llm.tokens import count_openai_tokens, messages_tokens, offline_encoding, openai_encoding_name
 
 Reply = Any  # str | dict | list | BaseModel | Callable[[list[Message]], Any] | BaseException
 
@@ -113,9 +114,9 @@ class ScriptedLLM(LLM):
             )
             number = len(self.requests)
             reply = self._pick(request.messages, number)
-        text = _as_text(reply, request.messages)
+        text, finish = _within(_as_text(reply, request.messages), request.max_tokens)
         prompt = messages_tokens(request.messages, self.count_tokens)
-        return RawReply(text, prompt, self.count_tokens(text), self.model)
+        return RawReply(text, prompt, self.count_tokens(text), self.model, finish)
 
     def _pick(self, messages: list[Message], number: int) -> Reply:
         if self._fn is not None:
@@ -131,6 +132,16 @@ class ScriptedLLM(LLM):
             f"ScriptedLLM: {what} for request #{number} (last user message: {last[:200]!r}); "
             "add replies or a catch-all rule such as ('.*', reply)"
         )
+
+
+def _within(text: str, max_tokens: int | None) -> tuple[str, str]:
+    """The reply as a server sends it under `max_tokens`: cut at the limit with finish reason "length"."""
+    if max_tokens is None or count_openai_tokens(text, "gpt-4") <= max_tokens:
+        return text, "stop"
+    enc = offline_encoding(openai_encoding_name("gpt-4"))
+    if enc is None:
+        return text[: max_tokens * 4], "length"
+    return enc.decode(enc.encode(text, disallowed_special=())[:max_tokens]), "length"
 
 
 def _as_text(reply: Reply, messages: list[Message]) -> str:

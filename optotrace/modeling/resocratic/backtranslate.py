@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from optotrace.llm.replies import without_fence_lines
 from optotrace.modeling.resocratic import templates
 from optotrace.modeling.resocratic.expand import Problem
 
@@ -40,7 +41,7 @@ def messages_for(problem: Problem, style: Style, sense: str) -> list[dict[str, s
 def clean_question(reply: str) -> str:
     """Drop a chatty first line ("Here is the word problem:") and code fences."""
     text = _PREAMBLE.sub("", reply.strip(), count=1)
-    text = "\n".join(ln for ln in text.splitlines() if not ln.strip().startswith("```"))
+    text = without_fence_lines(text)
     return text.strip()
 
 

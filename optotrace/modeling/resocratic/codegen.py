@@ -3,18 +3,17 @@ reading what the program printed when it ran in the sandbox."""
 
 from __future__ import annotations
 
-import ast
 import math
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from optotrace.llm.replies import extract_program as extract_program  # re-exported: the one reader
 from optotrace.modeling.resocratic import templates
 from optotrace.modeling.resocratic.expand import Problem
 
 Framework = Literal["pyomo", "pyscipopt"]
 FRAMEWORKS: tuple[Framework, ...] = ("pyomo", "pyscipopt")
-_FENCE = re.compile(r"```[ \t]*(?:python|py)?[ \t]*\n(.*?)```", re.S | re.I)
 _STATUS = re.compile(r"^\s*status\s*[:=]\s*(.+?)\s*$", re.I | re.M)
 _OBJECTIVE = re.compile(
     r"^\s*objective(?:\s+value)?\s*[:=]\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$", re.I | re.M
@@ -31,23 +30,6 @@ def messages_for(problem: Problem, framework: Framework, linear: bool) -> list[d
         {"role": "system", "content": templates.template_text("codegen_system")},
         {"role": "user", "content": user},
     ]
-
-
-def extract_program(reply: str) -> str | None:
-    """The longest fenced Python block, or the whole reply when it parses as Python; None when neither."""
-    blocks = [b.strip() for b in _FENCE.findall(reply)]
-    candidates = sorted(blocks, key=len, reverse=True) or [reply.strip()]
-    for code in candidates:
-        if not code:
-            continue
-        try:
-            ast.parse(code)
-        except SyntaxError:
-            if blocks:  # a fenced block that does not parse is still the program the model meant
-                return code
-            continue
-        return code
-    return None
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from optotrace.llm.replies import first_json_object, without_fence_lines
+
 SectionKind = Literal["variables", "objective", "constraint"]
 
 _HEADER = re.compile(r"^\s*#{1,3}\s*(.+?)\s*$")
@@ -122,41 +124,12 @@ class ParseResult:
         return self.scenario is not None and self.scenario.n_constraints >= 1
 
 
-def extract_json_object(text: str) -> str | None:
-    """The first balanced `{...}` in text (quotes respected), or None."""
-    start = text.find("{")
-    if start < 0:
-        return None
-    depth = 0
-    in_str = False
-    escaped = False
-    for i in range(start, len(text)):
-        ch = text[i]
-        if in_str:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_str = False
-            continue
-        if ch == '"':
-            in_str = True
-        elif ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-            if depth == 0:
-                return text[start : i + 1]
-    return None
-
-
 def parse_variables_line(formal_lines: tuple[str, ...] | list[str]) -> dict[str, str] | None:
     """The `variables: {...}` mapping (description -> symbol) from a variables section, or None."""
     for line in formal_lines:
         if not re.match(r"^\s*variables?\s*:", line, re.I):
             continue
-        blob = extract_json_object(line.replace('\\"', '"'))
+        blob = first_json_object(line.replace('\\"', '"'))
         if blob is None:
             return None
         try:
@@ -177,7 +150,7 @@ def domain_text(formal_lines: tuple[str, ...] | list[str]) -> str:
     for line in formal_lines:
         if re.match(r"^\s*variables?\s*:", line, re.I):
             fixed = line.replace('\\"', '"')
-            blob = extract_json_object(fixed) or ""
+            blob = first_json_object(fixed) or ""
             parts.append(fixed[fixed.find(blob) + len(blob) :] if blob else "")
         else:
             parts.append(line)
@@ -218,13 +191,9 @@ def _check_section(kind: SectionKind, text: list[str], formal: list[str]) -> str
     return None
 
 
-def _strip_fences(text: str) -> list[str]:
-    return [ln.rstrip() for ln in text.replace("\r\n", "\n").split("\n") if not ln.strip().startswith("```")]
-
-
 def parse_scenario(text: str) -> ParseResult:
     """Parse a scenario, keeping its longest valid prefix of sections."""
-    lines = _strip_fences(text)
+    lines = [ln.rstrip() for ln in without_fence_lines(text).split("\n")]
     # Split into (title, body) blocks; anything before the first header is chatter and is dropped.
     blocks: list[tuple[str, list[str]]] = []
     for line in lines:
