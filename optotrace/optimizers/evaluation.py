@@ -71,7 +71,7 @@ class Evaluator:
         self.concurrency = max(1, int(concurrency))
         self.failure_score = failure_score
         self.cache_scores = cache_scores
-        self._scores: dict[tuple[str, int], Outcome] = {}
+        self._scores: dict[tuple[str, str], Outcome] = {}
         self.runs = 0  # workflow calls made (cached scores excluded)
 
     # -- one example ------------------------------------------------------------------------------------------
@@ -125,7 +125,8 @@ class Evaluator:
         if self.cache_scores:
             key = self.fingerprint()
             for o in outcomes:
-                self._scores[(key, id(o.example))] = Outcome(o.example, None, o.score, _plain(o.feedback), o.error)
+                self._scores[(key, example_key(o.example))] = Outcome(o.example, None, o.score, _plain(o.feedback),
+                                                                      o.error)
         return outcomes
 
     def outcomes(self, examples: Sequence[Any], update: Mapping[Any, Any] | None = None) -> list[Outcome]:
@@ -133,10 +134,13 @@ class Evaluator:
         is taken back afterwards. Outcomes from memory carry no output node."""
         with self.values(update or {}):
             key = self.fingerprint() if self.cache_scores else ""
-            known = {id(ex): self._scores.get((key, id(ex))) for ex in examples} if self.cache_scores else {}
-            todo = [ex for ex in examples if known.get(id(ex)) is None]
-            fresh = {id(o.example): o for o in self.run_batch(todo)} if todo else {}
-        return [known.get(id(ex)) or fresh[id(ex)] for ex in examples]
+            keys = [example_key(ex) for ex in examples]
+            known = {k: self._scores.get((key, k)) for k in keys} if self.cache_scores else {}
+            todo = [ex for ex, k in zip(examples, keys, strict=True) if known.get(k) is None]
+            fresh = self.run_batch(todo) if todo else []
+        by_key = {**{k: o for k, o in known.items() if o is not None},
+                  **{example_key(o.example): o for o in fresh}}
+        return [by_key[k] for k in keys]
 
     def scores(self, examples: Sequence[Any], update: Mapping[Any, Any] | None = None) -> list[float]:
         return [o.score for o in self.outcomes(examples, update)]
@@ -164,6 +168,11 @@ class Evaluator:
 
     def forget(self) -> None:
         self._scores.clear()
+
+
+def example_key(example: Any) -> str:
+    """An example's content as a string (the key of its remembered scores)."""
+    return json.dumps(_plain(example), sort_keys=True)
 
 
 def _plain(value: Any) -> Any:
