@@ -130,7 +130,9 @@ class Optimizer(ABC):
 
     @abstractmethod
     def propose(self, **kwargs: Any) -> Proposal:
-        """Ask the model for new values; each subclass builds its own prompt."""
+        """Ask the model for new values; each subclass builds its own prompt. Under the Trainer it is called
+        with `context=` (the StepContext) and `variant=` (0 for the main reply, 1, 2... for extra candidates,
+        which should differ: another seed, a higher temperature)."""
 
     def step(self, **kwargs: Any) -> dict[Any, Any]:
         """Ask for a suggestion, validate it, apply what passes; the applied update {param: new value}."""

@@ -124,3 +124,22 @@ def test_candidates_are_not_applied_until_the_trainer_chooses() -> None:
     assert prefix.data == "a" and cands[0].update == {prefix: "b"}
     applied = opt.apply(cands[0].update)
     assert applied == {prefix: "b"} and prefix.data == "b"
+
+
+def test_a_new_optimizer_needs_only_propose() -> None:
+    from optotrace.optimizers import Optimizer, Proposal
+
+    class Alphabet(Optimizer):
+        """Suggests the next letters of the alphabet, one candidate per variant."""
+
+        num_candidates = 3
+
+        def propose(self, context: Any = None, variant: int = 0, **kwargs: Any) -> Proposal:
+            current = self.params[0].data
+            return Proposal({"prefix": chr(ord(current) + 1 + variant)}, via="rule")
+
+    agent, prefix, words = make_task()
+    opt = Alphabet([prefix])
+    result = Trainer(agent, opt, words, metric=metric, batch_size=4, steps=1, progress=False).fit()
+    assert prefix.data == "b" and result.history[0]["candidates"] == 3  # b, c, d scored; only b beats a
+    assert opt.logs[0]["applied"] == {"prefix": "b"}
