@@ -132,6 +132,8 @@ class Trainer:
                                    concurrency=concurrency, failure_score=failure_score, cache_scores=cache_scores)
         self.checkpoints = Checkpoints(self.run_dir, self.named, self.optimizers) if self.run_dir else None
         self._step_start: dict[Any, Any] = {}
+        self._start_values = {p: p.data for p in self.named.values()}
+        self._best_values: dict[Any, Any] = {}
 
     @property
     def concurrency(self) -> int:
@@ -168,6 +170,7 @@ class Trainer:
     # -- the loop --------------------------------------------------------------------------------------------
     def fit(self) -> TrainResult:
         t_start = time.perf_counter()
+        self._start_values, self._best_values = {p: p.data for p in self.named.values()}, {}
         with ExitStack() as stack:
             stack.enter_context(self.budget.active())
             try:
@@ -280,6 +283,7 @@ class Trainer:
         val_score = record["val_score"]
         if val_score is not None and (state["best_score"] is None or val_score > state["best_score"]):
             state["best_score"], state["best_step"] = val_score, step
+            self._best_values = {p: p.data for p in self.named.values()}
         record["best_score"], record["best_step"] = state["best_score"], state["best_step"]
         state["history"].append({k: v for k, v in record.items() if k != "examples"})
         state["step"] = step
@@ -342,9 +346,13 @@ class Trainer:
         if history:
             final = history[-1]["val_score"] if self.val is not None else history[-1]["train_score"]
         state["spent"] = self.budget.report()
-        if self.checkpoints is not None:
-            if self.restore_best and best_step != state["step"]:
+        if self.restore_best and best_step != state["step"]:
+            if self.checkpoints is not None:
                 self.checkpoints.load_params(best_step)
+            elif self.val is not None:  # no run directory: the best values were kept in memory
+                for p, value in (self._best_values or self._start_values).items():
+                    p.set(value)
+        if self.checkpoints is not None:
             self.checkpoints.write_summary(state, self.agent, final, seconds)
         return TrainResult(
             run_dir=self.run_dir,

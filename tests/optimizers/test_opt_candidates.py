@@ -143,3 +143,18 @@ def test_a_new_optimizer_needs_only_propose() -> None:
     result = Trainer(agent, opt, words, metric=metric, batch_size=4, steps=1, progress=False).fit()
     assert prefix.data == "b" and result.history[0]["candidates"] == 3  # b, c, d scored; only b beats a
     assert opt.logs[0]["applied"] == {"prefix": "b"}
+
+
+def test_without_a_run_directory_the_best_values_by_validation_come_back() -> None:
+    agent, prefix, words = make_task()
+    # "b" is best; "d" then scores better than "b" on the batch only because the batch metric is fooled below.
+    llm = ScriptedLLM([suggest("b"), suggest("d")])
+    def noisy_metric(example: str, output: str) -> tuple[float, str]:
+        score, fb = metric(example, output)
+        return (2.0, fb) if output.startswith("d") and example in words[:2] else (score, fb)
+
+    train, val = words[:2], words[2:]
+    result = Trainer(agent, OptoPrime([prefix], llm=llm, retry_unchanged=False), train, val, metric=noisy_metric,
+                     batch_size=2, steps=2, progress=False).fit()
+    assert [h["applied"] for h in result.history] == [1, 1]  # "d" beat "b" on the (fooled) batch
+    assert result.best_score == 1.0 and result.best_step == 1 and prefix.data == "b"  # but val restores "b"
