@@ -229,6 +229,8 @@ class Trainer:
             else:
                 update = opt.step()
                 result = StepResult(applied=dict(update))
+                if update:  # the values changed under the batch score: measure it again when it is needed
+                    current = context.batch_score = None
             applied += len(result.applied)
             results.append((opt, result))
         for opt in self.optimizers:
