@@ -39,6 +39,7 @@ from optotrace.llm.run_budget import RunBudget, RunBudgetExhausted, budget_phase
 from optotrace.optimizers.contract import CandidateOptimizer, StepContext, StepResult
 from optotrace.optimizers.errors import OptimizerError
 from optotrace.optimizers.evaluation import Evaluator
+from optotrace.optimizers.fewshot import BootstrapFewShot
 from optotrace.optimizers.pareto import (
     Program,
     choose_parent,
@@ -175,18 +176,21 @@ class GEPA:
         for o in self.optimizers:
             o.zero_feedback()
         outcomes = self.evaluator.run_batch(batch)
+        inputs = [self.evaluator.input_fn(e) for e in batch]
+        for bootstrapper in self.optimizers:  # every successful training run is a demo to pool, whoever steps
+            if isinstance(bootstrapper, BootstrapFewShot):
+                bootstrapper.harvest(outcomes, inputs)
         parent_score = sum(o.score for o in outcomes) / len(outcomes)
         failing = [o for o in outcomes if o.score < self.perfect_score or o.error]
         if not failing:
-            return False  # nothing to learn from on this minibatch
+            return False  # nothing to learn from on this minibatch, and nothing can beat it here
         from optotrace.trace import Node
 
         for o in failing:  # the reflective signal: failing examples' subgraphs and feedback
             target = o.error_node if o.error_node is not None else o.output
             if isinstance(target, Node):
                 target.backward(o.feedback)
-        context = StepContext(iteration - 1, batch, parent_score, outcomes,
-                              [self.evaluator.input_fn(e) for e in batch])
+        context = StepContext(iteration - 1, batch, parent_score, outcomes, inputs)
         with budget_phase("proposal"):
             candidates = opt.propose_candidates(context)
         for o in self.optimizers:

@@ -67,17 +67,18 @@ def _dominates(a: Program, b: Program) -> bool:
 
 
 def nondominated(programs: Sequence[Program]) -> list[Program]:
-    """The front's programs that no other program dominates (identical score vectors: the oldest stays)."""
+    """The front's programs that no other program dominates. Of programs with identical score vectors the
+    newest stays: it tied on validation after beating its parent on a training minibatch."""
     front_ids = pareto_front(programs)
     front = [p for p in programs if p.id in front_ids]
     keep: list[Program] = []
-    for p in front:
+    for p in reversed(front):
         if any(_dominates(q, p) for q in front if q is not p):
             continue
         if any(q.val_scores == p.val_scores for q in keep):
             continue
         keep.append(p)
-    return keep
+    return keep[::-1]
 
 
 def choose_parent(programs: Sequence[Program], rng: random.Random) -> Program:

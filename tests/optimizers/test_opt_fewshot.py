@@ -111,3 +111,26 @@ def test_one_trainer_run_optimizes_an_instruction_and_demos_together(tmp_path: P
     saved = json.loads((tmp_path / "run" / "best_params.json").read_text())["parameters"]
     assert saved["examples"]["value"] == examples.data
     assert result.spent["by_phase"]["evaluation"]["calls"] == len(agent_llm.requests)
+
+
+def test_search_optimizes_an_instruction_and_demos_of_a_module_together() -> None:
+    agent, instruction, examples, agent_llm = make_agent("Hi.")
+
+    class Labeler(ot.Module):
+        def __init__(self) -> None:
+            self.instruction = instruction
+            self.examples = examples
+
+        def __call__(self, word: str) -> Any:
+            return agent(word)
+
+    from optotrace.optimizers import search
+
+    opt_llm = ScriptedLLM(lambda m: json.dumps({"reasoning": "r", "suggestion": {"instruction": "Give the label."}}))
+    train = [*TRAIN, {"input": "c2!"}]  # c1 fails on its own; a demo of c2! fixes it (minibatch gating sees that)
+    result = search(Labeler(), train, VAL, metric, llm=opt_llm, budget=200, max_iterations=16, minibatch_size=2)
+    assert result.initial_score == 0.0 and result.best_score > 0.0  # only the two together score at all
+    assert instruction.data == "Give the label." and examples.data
+    assert all(d["output"] == truth(d["input"]) for d in examples.data)
+    assert {p["origin"] for p in result.programs} >= {"seed", "mutation"}
+    assert result.spent["calls"] == len(agent_llm.requests) + len(opt_llm.requests) <= 200
