@@ -158,3 +158,24 @@ def test_without_a_run_directory_the_best_values_by_validation_come_back() -> No
                      batch_size=2, steps=2, progress=False).fit()
     assert [h["applied"] for h in result.history] == [1, 1]  # "d" beat "b" on the (fooled) batch
     assert result.best_score == 1.0 and result.best_step == 1 and prefix.data == "b"  # but val restores "b"
+
+
+def test_the_evaluator_never_pays_twice_for_the_same_values_on_the_same_example() -> None:
+    from optotrace.optimizers import Evaluator
+
+    agent, prefix, words = make_task()
+    runs: list[str] = []
+
+    def counting(example: str, output: str) -> tuple[float, str]:
+        runs.append(output)
+        return metric(example, output)
+
+    ev = Evaluator(agent, counting, params=[prefix], concurrency=2)
+    assert ev.mean(words) == 0.5 and len(runs) == 4
+    assert ev.mean(words, {prefix: "b"}) == 1.0 and len(runs) == 8 and prefix.data == "a"  # update taken back
+    assert ev.mean(words) == 0.5 and ev.mean(words, {prefix: "b"}) == 1.0 and len(runs) == 8  # remembered
+    assert ev.scores([{"x": 1}, *words[:1]], {prefix: "c"}) == [0.0, 0.0]  # any example, any values
+    no_memory = Evaluator(agent, counting, params=[prefix], cache_scores=False)
+    no_memory.mean(words)
+    no_memory.mean(words)
+    assert len(runs) == 9 + 8  # ({"x": 1} crashed the workflow: no metric call, a recorded failure)
