@@ -5,6 +5,7 @@
 
 from optotrace.errors import OptotraceError
 from optotrace.trace import (
+    Demos,
     ExceptionNode,
     ExecutionError,
     MessageNode,
@@ -12,6 +13,8 @@ from optotrace.trace import (
     Node,
     ParameterNode,
     bundle,
+    demos,
+    format_demos,
     model,
     node,
     render,
@@ -23,6 +26,7 @@ from optotrace.trace import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "Demos",
     "ExceptionNode",
     "ExecutionError",
     "MessageNode",
@@ -32,6 +36,8 @@ __all__ = [
     "ParameterNode",
     "__version__",
     "bundle",
+    "demos",
+    "format_demos",
     "model",
     "node",
     "render",

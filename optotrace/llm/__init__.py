@@ -20,6 +20,7 @@ from optotrace.llm.errors import (
 )
 from optotrace.llm.registry import get_llm
 from optotrace.llm.results import Completion, Usage
+from optotrace.llm.run_budget import RunBudget, RunBudgetExhausted, budget_phase
 from optotrace.llm.usage import ModelUsage, UsageTotals
 
 __all__ = [
@@ -29,11 +30,14 @@ __all__ = [
     "LLMConfigError",
     "LLMError",
     "ModelUsage",
+    "RunBudget",
+    "RunBudgetExhausted",
     "ScriptedLLM",
     "StructuredOutputError",
     "TransientLLMError",
     "Usage",
     "UsageTotals",
+    "budget_phase",
     "embedded_model_path",
     "get_llm",
 ]

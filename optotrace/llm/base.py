@@ -19,9 +19,9 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from optotrace.llm import structured
+from optotrace.llm import run_budget, structured
 from optotrace.llm.cache import CompletionCache, cache_key, resolve_cache_path
-from optotrace.llm.errors import LLMError, StructuredOutputError
+from optotrace.llm.errors import BudgetExceeded, LLMError, StructuredOutputError
 from optotrace.llm.messages import normalize_messages
 from optotrace.llm.pricing import cost_usd, price_per_token
 from optotrace.llm.results import Completion, RawReply, Request, Usage
@@ -315,9 +315,15 @@ class LLM(ABC):
         return usage
 
     def _send(self, request: Request) -> tuple[RawReply, Usage, int]:
+        request, admission = run_budget.admit_request(request, self.count_tokens)  # the run's budget, if any
         tokens, cost = self._estimate(request)
-        self._tracker.reserve(tokens, cost)
+        try:
+            self._tracker.reserve(tokens, cost)
+        except BudgetExceeded:
+            run_budget.cancel_request(admission)
+            raise
         attempts = 0
+        raw: RawReply | None = None
 
         def once() -> RawReply:
             nonlocal attempts
@@ -331,12 +337,19 @@ class LLM(ABC):
             raw = call_with_retries(once, self.retry_policy)
         finally:
             self._tracker.release(tokens, cost)
+            run_budget.settle_request(admission, raw, self.price)
         return raw, self._account(raw), attempts
 
     async def _asend(self, request: Request) -> tuple[RawReply, Usage, int]:
+        request, admission = run_budget.admit_request(request, self.count_tokens)  # the run's budget, if any
         tokens, cost = self._estimate(request)
-        self._tracker.reserve(tokens, cost)
+        try:
+            self._tracker.reserve(tokens, cost)
+        except BudgetExceeded:
+            run_budget.cancel_request(admission)
+            raise
         attempts = 0
+        raw: RawReply | None = None
 
         async def once() -> RawReply:
             nonlocal attempts
@@ -350,6 +363,7 @@ class LLM(ABC):
             raw = await acall_with_retries(once, self.retry_policy)
         finally:
             self._tracker.release(tokens, cost)
+            run_budget.settle_request(admission, raw, self.price)
         return raw, self._account(raw), attempts
 
     def _check(

@@ -1,28 +1,53 @@
-"""optotrace.optimizers: LLM optimizers (OptoPrime, OPRO, TextGrad-style) and the Trainer.
+"""optotrace.optimizers: LLM optimizers (OptoPrime, OPRO, TextGrad-style), few-shot demos, the GEPA-style
+search, and the Trainer.
 
-Numeric (torch) optimizers live in `optotrace.optimizers.numeric`, imported on their own, so this package
-never imports torch.
+The contract every optimizer keeps with the Trainer and the search is in `contract.py`. Numeric (torch)
+optimizers live in `optotrace.optimizers.numeric`, imported on their own, so this package never imports torch.
 """
 
 from optotrace.optimizers.base import Optimizer, Proposal
+from optotrace.optimizers.contract import (
+    Candidate,
+    CandidateOptimizer,
+    StepContext,
+    StepResult,
+    TrainableOptimizer,
+)
 from optotrace.optimizers.errors import OptimizerError, SuggestionRejected, TrainerError
+from optotrace.optimizers.evaluation import Evaluator, Outcome
+from optotrace.optimizers.fewshot import BootstrapFewShot, FewShotResult, bootstrap_fewshot
+from optotrace.optimizers.gepa import GEPA, SearchResult, search
 from optotrace.optimizers.opro import OPRO
 from optotrace.optimizers.optoprime import OptoPrime
 from optotrace.optimizers.parse import parse_suggestion
 from optotrace.optimizers.textgrad import TextGrad
-from optotrace.optimizers.trainer import Trainer
+from optotrace.optimizers.trainer import Trainer, TrainResult
 from optotrace.optimizers.validate import validate_suggestion
 
 __all__ = [
+    "GEPA",
     "OPRO",
+    "BootstrapFewShot",
+    "Candidate",
+    "CandidateOptimizer",
+    "Evaluator",
+    "FewShotResult",
     "Optimizer",
     "OptimizerError",
     "OptoPrime",
+    "Outcome",
     "Proposal",
+    "SearchResult",
+    "StepContext",
+    "StepResult",
     "SuggestionRejected",
     "TextGrad",
+    "TrainResult",
+    "TrainableOptimizer",
     "Trainer",
     "TrainerError",
+    "bootstrap_fewshot",
     "parse_suggestion",
+    "search",
     "validate_suggestion",
 ]

@@ -6,6 +6,11 @@
 `step()` is `propose()` (ask the model; raw suggested values by variable name) then `update()` (validate and
 apply). A suggestion that fails validation is logged, kept in `rejected`, and shown to the model in the next
 step's feedback. `state_dict()` is plain JSON: step count, logs, rejections, pending notes, memory.
+
+Under the Trainer the step is split (the contract in contract.py): `propose_candidates(context)` asks for
+`num_candidates` replies and validates them without applying anything; the Trainer scores them and calls
+`apply(update)` for the one it keeps (if any), then `end_step(result)` logs the step and turns rejections and
+candidates that scored no better into notes for the next prompt.
 """
 
 from __future__ import annotations
@@ -15,12 +20,16 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from optotrace.optimizers.contract import Candidate, StepContext, StepResult
 from optotrace.optimizers.errors import OptimizerError, SuggestionRejected
 from optotrace.optimizers.proposal_checks import check_instructions
 from optotrace.optimizers.templates import render
 from optotrace.optimizers.validate import validate_suggestion
+
+if TYPE_CHECKING:
+    from optotrace.llm import LLM, UsageTotals
 
 log = logging.getLogger("optotrace.optimizers")
 
@@ -84,9 +93,12 @@ class Proposal:
 
 
 class Optimizer(ABC):
-    """Base class. Subclasses implement `propose()`; `update()` validates and applies."""
+    """Base class. Subclasses implement `propose()`; `update()` validates and applies. Implements the
+    CandidateOptimizer contract (contract.py)."""
 
-    def __init__(self, params: Any, llm: Any = None) -> None:
+    num_candidates: int = 1
+
+    def __init__(self, params: Any, llm: LLM | str | None = None) -> None:
         self.params = collect_parameters(params)
         if not self.params:
             raise OptimizerError("the optimizer got no parameters; pass node(..., trainable=True) values")
@@ -97,6 +109,8 @@ class Optimizer(ABC):
         self.logs: list[dict[str, Any]] = []
         self.rejected: list[dict[str, Any]] = []
         self.pending_notes: list[str] = []
+        self._step_proposals: list[Proposal] = []  # between propose_candidates() and end_step()
+        self._step_usage0: tuple[int, float] = (0, 0.0)
 
     # -- the model ---------------------------------------------------------------------------------------
     @property
@@ -107,11 +121,16 @@ class Optimizer(ABC):
             self._llm = get_llm(self._llm)
         return self._llm
 
-    def _usage(self) -> tuple[int, float]:
+    @property
+    def usage(self) -> UsageTotals | None:
+        """The model's usage so far; None before the model is created (a spec string not yet resolved)."""
         if self._llm is None or isinstance(self._llm, str):
-            return 0, 0.0
-        u = self.llm.usage
-        return int(u.total_tokens), float(u.cost_usd)
+            return None
+        return self._llm.usage
+
+    def _usage(self) -> tuple[int, float]:
+        u = self.usage
+        return (0, 0.0) if u is None else (int(u.total_tokens), float(u.cost_usd))
 
     # -- the torch.optim surface -------------------------------------------------------------------------
     def zero_feedback(self) -> None:
@@ -120,7 +139,9 @@ class Optimizer(ABC):
 
     @abstractmethod
     def propose(self, **kwargs: Any) -> Proposal:
-        """Ask the model for new values; each subclass builds its own prompt."""
+        """Ask the model for new values; each subclass builds its own prompt. Under the Trainer it is called
+        with `context=` (the StepContext) and `variant=` (0 for the main reply, 1, 2... for extra candidates,
+        which should differ: another seed, a higher temperature)."""
 
     def step(self, **kwargs: Any) -> dict[Any, Any]:
         """Ask for a suggestion, validate it, apply what passes; the applied update {param: new value}."""
@@ -130,6 +151,61 @@ class Optimizer(ABC):
         tokens1, cost1 = self._usage()
         self._log_step(proposal, update, tokens1 - tokens0, cost1 - cost0)
         return update
+
+    # -- the contract's split step (contract.py) ---------------------------------------------------------
+    def proposals(self, n: int, context: StepContext | None = None) -> list[Proposal]:
+        """`n` replies for this step, nothing applied. The default asks `propose(variant=i)`; a subclass
+        gives variants > 0 a higher temperature and another seed so that they differ."""
+        return [self.propose(context=context, variant=i) for i in range(max(1, n))]
+
+    def propose_candidates(self, context: StepContext | None = None) -> list[Candidate]:
+        """Validated candidate updates, one per reply, none applied (an update holds only real changes)."""
+        self._step_usage0 = self._usage()
+        self._step_proposals = self.proposals(self.num_candidates, context)
+        candidates = []
+        for proposal in self._step_proposals:
+            checked, rejections = self.check(proposal.values)
+            changed = {p: v for p, v in checked.items() if not same_value(p.data, v)}
+            candidates.append(Candidate(changed, source=proposal.via, rejections=rejections,
+                                        info={"proposal": proposal}))
+        return candidates
+
+    def end_step(self, result: StepResult | None = None) -> None:
+        """Close a step begun by propose_candidates: notes for the next prompt, the step's log entry."""
+        proposals = self._step_proposals or [Proposal(error="no proposal")]
+        result = result or StepResult()
+        chosen = result.chosen
+        index = next((i for i, c in enumerate(result.candidates) if c is chosen), 0)
+        proposal = proposals[index] if index < len(proposals) else proposals[0]
+        rejections = chosen.rejections if chosen is not None else (
+            result.candidates[0].rejections if result.candidates else {})
+        self.note_rejections(rejections)
+        if chosen is None:
+            self._note_not_kept(result)
+        tokens0, cost0 = self._step_usage0
+        tokens1, cost1 = self._usage()
+        self._log_step(proposal, dict(result.applied), tokens1 - tokens0, cost1 - cost0)
+        if len(result.candidates) > 1 or result.current_score is not None:
+            self.logs[-1]["candidates"] = [
+                {"via": c.source, "valid": bool(c.update), "score": s, "score_on": c.score_on}
+                for c, s in zip(result.candidates, list(result.scores) + [None] * len(result.candidates),
+                                strict=False)
+            ]
+            self.logs[-1]["current_score"] = result.current_score
+        self._step_proposals = []
+
+    def _note_not_kept(self, result: StepResult) -> None:
+        """A scored candidate that did not beat the current values becomes a note for the next prompt."""
+        scored = [(s, c) for c, s in zip(result.candidates, result.scores, strict=False) if s is not None and c.update]
+        if not scored or result.current_score is None:
+            return
+        score, cand = max(scored, key=lambda t: t[0])
+        changes = ", ".join(f"{self.names[id(p)]} = {_preview(v)}" for p, v in cand.update.items())
+        fb = cand.info.get("feedback") or []
+        feedback = (" With it the program got this feedback: " + " | ".join(fb) + ".") if fb else ""
+        current = cand.info.get("current_score", result.current_score)
+        self.pending_notes.append(render("not_kept", changes=changes, score=f"{score:.3g}",
+                                         current=f"{current:.3g}", feedback=feedback).strip())
 
     def update(self, proposal: Proposal | Mapping[str, Any]) -> dict[Any, Any]:
         """Validate each suggested value and apply the ones that pass; rejections become notes."""
@@ -258,6 +334,12 @@ def same_value(a: Any, b: Any) -> bool:
         return type(a) is type(b) and bool(a == b)
     except Exception:  # arrays and other values without a plain truth value: treat as changed
         return False
+
+
+def _preview(value: Any, limit: int = 160) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    text = text.replace("\n", " ")
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
 
 
 def _jsonable(value: Any) -> Any:

@@ -1,8 +1,10 @@
 """OPRO (Yang et al., "Large Language Models as Optimizers"): show the model earlier values with their
 scores, lowest to highest, and ask for new values that should score higher. No graph is shown.
 
-The score of the current values comes from `observe(score)` (the Trainer calls it with the minibatch
-mean) or, failing that, from numeric feedback; text feedback is shown as the latest feedback.
+The score of the current values comes from the step's context (the Trainer's minibatch mean), from
+`observe(score)`, or, failing that, from numeric feedback; text feedback is shown as the latest feedback.
+With `num_candidates=k` a step draws k replies (the first at `temperature`, the others at
+`candidate_temperature` with other seeds); the Trainer keeps one only when it scores better.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from numbers import Number
 from typing import Any
 
 from optotrace.optimizers.base import Optimizer, Proposal
+from optotrace.optimizers.contract import StepContext
 from optotrace.optimizers.optoprime import ask_for_suggestion
 from optotrace.optimizers.prompt_render import clip, constraint_text, example_value, show_value
 from optotrace.optimizers.schema import VariableSpec, prefers_answer_first, reply_format, suggestion_model
@@ -35,8 +38,12 @@ class OPRO(Optimizer):
         max_tokens: int | None = 1024,
         temperature: float = 0.0,
         seed: int | None = 0,
+        num_candidates: int = 1,
+        candidate_temperature: float = 0.8,
     ) -> None:
         super().__init__(params, llm)
+        self.num_candidates = max(1, int(num_candidates))
+        self.candidate_temperature = candidate_temperature
         self.objective = objective or DEFAULT_OBJECTIVE
         self.history_size = int(history_size)
         self.value_chars = value_chars
@@ -45,6 +52,7 @@ class OPRO(Optimizer):
         self.seed = seed
         self.history: list[dict[str, Any]] = []
         self._score: float | None = None
+        self._last_feedback = ""
 
     def observe(self, score: float) -> None:
         """The score (higher is better) of the current values, used by the next step."""
@@ -65,12 +73,16 @@ class OPRO(Optimizer):
         score = self._score if self._score is not None else (sum(numbers) / len(numbers) if numbers else None)
         return score, clip("\n".join(texts), 2000)
 
-    def propose(self, **kwargs: Any) -> Proposal:
-        score, feedback = self._feedback()
-        self._score = None
-        variables = [p for p in self.params if getattr(p, "trainable", True)]
-        current = {self.names[id(p)]: p.data for p in variables}
-        self.history.append({"values": {k: _plain(v) for k, v in current.items()}, "score": score})
+    def propose(self, context: StepContext | None = None, variant: int = 0, **kwargs: Any) -> Proposal:
+        if context is not None and context.batch_score is not None and variant == 0:
+            self._score = float(context.batch_score)
+        score, feedback = self._feedback() if variant == 0 else (None, self._last_feedback)
+        variables = [p for p in self.params if p.trainable]
+        if variant == 0:  # the current values enter the history once per step, not once per candidate
+            self._score = None
+            self._last_feedback = feedback
+            current = {self.names[id(p)]: p.data for p in variables}
+            self.history.append({"values": {k: _plain(v) for k, v in current.items()}, "score": score})
         specs = [
             VariableSpec.of(p, self.names[id(p)])
             for p in variables
@@ -105,9 +117,9 @@ class OPRO(Optimizer):
             suggestion_model(specs, "OproReply", require_all=len(specs) <= 8, reasoning_first=first),
             code_names={s.name: s.code_name for s in specs if s.code_name},
             kinds={s.name: s.kind for s in specs},
-            temperature=self.temperature,
+            temperature=self.temperature if variant == 0 else self.candidate_temperature,
             max_tokens=self.max_tokens,
-            seed=None if self.seed is None else self.seed + self.step_count,
+            seed=None if self.seed is None else self.seed + self.step_count + 7919 * variant,
         )
         proposal.prompt_chars = len(user)
         proposal.prompt_tokens = self.llm.count_tokens(user)

@@ -300,6 +300,10 @@ class OptoPrime(Optimizer):
                 proposals[0] = again
         return proposals
 
+    # -- the optimizer contract (contract.py): replies for the Trainer to score, none applied -------------
+    def proposals(self, n: int, context: Any = None) -> list[Proposal]:
+        return self._propose_many(n, retry_unchanged=self.retry_unchanged and n == 1)
+
     def step(self, evaluate: Callable[[dict[Any, Any]], float] | None = None, **kwargs: Any) -> dict[Any, Any]:
         """Propose, validate, apply. With num_candidates > 1 and `evaluate`, the best-scoring valid
         candidate is applied (`evaluate(update)` runs the current minibatch with that update in place)."""

@@ -22,9 +22,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from optotrace.runtime import Progress, atomic_write_bytes, atomic_write_text, clean_stale_temps
+from optotrace.runtime import atomic_write_bytes, atomic_write_text, clean_stale_temps
 
-__all__ = ["RunStore", "TrainProgress", "atomic_write_text", "plot_learning_curve"]
+__all__ = ["RunStore", "atomic_write_text", "plot_learning_curve"]
 
 log = logging.getLogger(__name__)
 
@@ -130,18 +130,3 @@ def plot_learning_curve(records: list[Mapping[str, Any]], path: Path, initial: M
     plt.close(fig)
     return atomic_write_bytes(path, buf.getvalue())
 
-
-class TrainProgress:
-    """The training bar: steps done of all, the ETA, and the latest batch, validation and best scores."""
-
-    def __init__(self, total: int, done: int, enabled: bool) -> None:
-        self._display = Progress(enabled).__enter__()
-        self._bar = self._display.bar("training", total, done)
-
-    def advance(self, train: float, val: float | None, best: float | None) -> None:
-        text = f"batch {train:.3f}" + (f"  val {val:.3f}" if val is not None else "")
-        text += f"  best {best:.3f}" if best is not None else ""
-        self._bar.advance(1, status=text)
-
-    def close(self) -> None:
-        self._display.close()

@@ -4,6 +4,8 @@ Each output's feedback is its gradient. Going backward through the union of the 
 for every edge input -> operation the model is asked how that input should change given the operation and
 the gradient of its result (one LLM call per edge, up to `max_gradient_calls`; past that an operation's
 gradient passes to its inputs unchanged). Then each parameter gets one update call with its gradients.
+With `num_candidates=k` a step asks k update calls per parameter (the gradients are computed once; the extra
+calls run at `candidate_temperature` with other seeds); the Trainer keeps a candidate only when it scores better.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from optotrace.optimizers.base import Optimizer, Proposal, log
+from optotrace.optimizers.contract import StepContext
 from optotrace.optimizers.optoprime import ask_for_suggestion
 from optotrace.optimizers.prompt_graph import prompt_names
 from optotrace.optimizers.prompt_render import clip, constraint_text, example_value, show_value
@@ -36,8 +39,14 @@ class TextGrad(Optimizer):
         max_tokens: int | None = 1024,
         gradient_max_tokens: int | None = 256,
         seed: int | None = 0,
+        num_candidates: int = 1,
+        candidate_temperature: float = 0.8,
     ) -> None:
         super().__init__(params, llm)
+        self.num_candidates = max(1, int(num_candidates))
+        self.candidate_temperature = candidate_temperature
+        self._grads: dict[int, list[str]] = {}
+        self._notes: list[str] = []
         self.objective = objective or DEFAULT_OBJECTIVE
         self.max_gradient_calls = int(max_gradient_calls)
         self.value_chars = value_chars
@@ -114,9 +123,10 @@ class TextGrad(Optimizer):
         return reply.text.strip() or feedback
 
     # -- update: one call per parameter -------------------------------------------------------------------
-    def propose(self, **kwargs: Any) -> Proposal:
-        grads = self.gradients()
-        notes = self.take_notes()
+    def propose(self, context: StepContext | None = None, variant: int = 0, **kwargs: Any) -> Proposal:
+        if variant == 0:  # the textual gradients are computed once per step, shared by every candidate
+            self._grads, self._notes = self.gradients(), self.take_notes()
+        grads, notes = self._grads, self._notes
         merged = Proposal(via="none")
         self.last_gradients = {}
         first = not prefers_answer_first(self.llm)
@@ -143,7 +153,8 @@ class TextGrad(Optimizer):
                 self.llm, messages, [name], suggestion_model([spec], "TextGradReply", require_all=True, reasoning_first=first),
                 code_names={name: p.code_name} if p.code_name else None, kinds={name: spec.kind},
                 max_tokens=self.max_tokens,
-                seed=None if self.seed is None else self.seed + self.step_count,
+                temperature=0.0 if variant == 0 else self.candidate_temperature,
+                seed=None if self.seed is None else self.seed + self.step_count + 7919 * variant,
             )
             merged.values.update(prop.values)
             merged.rejected.update(prop.rejected)  # a value cut off at max_tokens: never applied, reported

@@ -1,54 +1,62 @@
-"""`Trainer`: the minibatch loop around one or more optimizers, with checkpoints and resume.
+"""`Trainer`: the minibatch loop around one or more optimizers, with candidate scoring, a run budget,
+checkpoints and resume.
 
     trainer = Trainer(agent, OptoPrime(agent.parameters(), llm=llm), train, val, metric=metric,
-                      batch_size=4, epochs=2, run_dir="runs/demo")
-    result = trainer.fit()
+                      batch_size=4, epochs=2, run_dir="runs/demo", budget=200)
+    result = trainer.fit()            # result.spent: calls and tokens, in all and by phase
 
 `metric(example, output) -> (score, feedback)`, higher scores are better. `agent(x)` is called with
-`input_fn(example)` (default: `example["input"]` for a dict with that key, `example[0]` for a pair, else the
-example itself). A minibatch runs on at most `concurrency` threads (each in a copy of the caller's context, so
-each traces its own graph); then each output gets `backward(feedback)` in example order (a failed call's
-ExceptionNode gets the error as feedback), every optimizer steps, the validation set is scored, and the step is
-written to `run_dir` (see run_store.py). `resume=True` continues from the last finished step: parameters,
-optimizer states, the shuffle (a function of seed and epoch) and the step index all come back, so under a
-deterministic model the result equals an uninterrupted run's.
+`input_fn(example)` (see evaluation.default_input). Each step: the minibatch runs (at most `concurrency` at a
+time, each in its own graph), each output gets `backward(feedback)` (a failed call's ExceptionNode gets the
+error), then every optimizer steps through the contract in contract.py:
+- a CandidateOptimizer (OptoPrime, OPRO, TextGrad, BootstrapFewShot) proposes candidates without applying
+  them; each one that changes something is scored on the minibatch (or on the validation set when it asks),
+  and the best is applied only when it scores strictly higher than the current values (selection.py). With
+  `score_candidates=False` the first valid candidate is applied unscored (the old behaviour; cheaper).
+- any other TrainableOptimizer (the numeric adapter) steps as it is.
+Then the validation set is scored, and the step is written to `run_dir`. `resume=True` continues from the last
+finished step: parameters, optimizer states, the budget spent, the shuffle (a function of seed and epoch) and
+the step index all come back, so under a deterministic model the result equals an uninterrupted run's.
+
+`budget=`: LLM calls (an int), {"calls": n, "tokens": m}, or a RunBudget. It covers every request made during
+the run: proposals, and the workflow's own calls while scoring. A request that would cross it is refused
+before it is made; the run then ends cleanly after its last finished step and keeps its best values
+(`result.stopped == "budget"`). The spending is reported whether or not a limit is set.
 """
 
 from __future__ import annotations
 
-import contextvars
-import json
 import logging
 import math
 import random
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
+from optotrace.llm.run_budget import RunBudget, RunBudgetExhausted, budget_phase
 from optotrace.optimizers.base import collect_parameters, stable_names
+from optotrace.optimizers.contract import CandidateOptimizer, StepContext, StepResult, TrainableOptimizer
 from optotrace.optimizers.errors import TrainerError
-from optotrace.optimizers.run_store import RunStore, TrainProgress, plot_learning_curve
+from optotrace.optimizers.evaluation import Evaluator, Outcome, default_input
+from optotrace.optimizers.progress import ScoreProgress
+from optotrace.optimizers.selection import choose_candidate
+from optotrace.optimizers.trainer_store import Checkpoints, short
 
 log = logging.getLogger("optotrace.optimizers.trainer")
 
-__all__ = ["Trainer", "TrainResult", "Outcome"]
+__all__ = ["Outcome", "TrainResult", "Trainer", "default_input"]
 
 Metric = Callable[[Any, Any], Any]
 
 
-@dataclass
-class Outcome:
-    """One example's run: the output (node or value), its score and feedback, and the error if it failed."""
+@runtime_checkable
+class HasNamedParameters(Protocol):
+    """An agent that names its parameters (ot.Module does), so checkpoints use its names."""
 
-    example: Any
-    output: Any = None
-    score: float = 0.0
-    feedback: Any = ""
-    error: str | None = None
-    error_node: Any = None
+    def named_parameters(self) -> Mapping[str, Any]: ...
 
 
 @dataclass
@@ -61,21 +69,15 @@ class TrainResult:
     steps: int
     history: list[dict[str, Any]] = field(default_factory=list)
     parameters: dict[str, Any] = field(default_factory=dict)
-
-
-def default_input(example: Any) -> Any:
-    if isinstance(example, dict) and "input" in example:
-        return example["input"]
-    if isinstance(example, tuple) and len(example) == 2:
-        return example[0]
-    return example
+    spent: dict[str, Any] = field(default_factory=dict)  # RunBudget.report(): calls, tokens, by phase
+    stopped: str | None = None  # "budget" when the run's budget ended it
 
 
 class Trainer:
     def __init__(
         self,
         agent: Callable[[Any], Any],
-        optimizer: Any,
+        optimizer: TrainableOptimizer | Sequence[TrainableOptimizer],
         train: Sequence[Any],
         val: Sequence[Any] | None = None,
         *,
@@ -92,105 +94,71 @@ class Trainer:
         restore_best: bool = True,
         failure_score: float = 0.0,
         progress: bool = True,
+        budget: RunBudget | int | dict[str, int] | None = None,
+        score_candidates: bool = True,
+        cache_scores: bool = True,
     ) -> None:
         if not train:
             raise TrainerError("the training set is empty; pass at least one example")
         self.agent = agent
-        self.optimizers = list(optimizer) if isinstance(optimizer, (list, tuple)) else [optimizer]
+        self.optimizers: list[TrainableOptimizer] = (
+            list(optimizer) if isinstance(optimizer, (list, tuple)) else [optimizer])  # type: ignore[list-item]
+        for opt in self.optimizers:
+            if not isinstance(opt, TrainableOptimizer):
+                raise TrainerError(
+                    f"{type(opt).__name__} is not an optimizer the Trainer can drive: it needs params, "
+                    "zero_feedback(), step(), end_step(), state_dict(), load_state_dict() and usage "
+                    "(see optotrace.optimizers.contract)")
         self.train = list(train)
         self.val = list(val) if val else None
         self.metric = metric
         self.batch_size = max(1, min(int(batch_size), len(self.train)))
         self.batches_per_epoch = math.ceil(len(self.train) / self.batch_size)
         self.total_steps = int(steps) if steps is not None else int(epochs) * self.batches_per_epoch
-        self.concurrency = max(1, int(concurrency))
-        self.store = RunStore(run_dir) if run_dir is not None else None
+        self.run_dir = Path(run_dir) if run_dir is not None else None
         self.resume = resume
         self.seed = seed
-        self.input_fn = input_fn or default_input
         self.target = target
         self.restore_best = restore_best
-        self.failure_score = failure_score
         self.progress = progress
-        params: list[Any] = []
-        for opt in self.optimizers:
-            if hasattr(opt, "params"):
-                try:
-                    params.extend(collect_parameters(opt.params))
-                except Exception:  # a numeric optimizer holding raw tensors: its state_dict carries them
-                    pass
-        self.params = collect_parameters(params) if params else []
+        self.budget = RunBudget.coerce(budget) or RunBudget()
+        self.score_candidates = score_candidates
+        from optotrace.trace import ParameterNode
+
+        nodes = [p for opt in self.optimizers for p in opt.params if isinstance(p, ParameterNode)]
+        self.params = collect_parameters(nodes) if nodes else []
         self.named = self._named_parameters()
+        self.evaluator = Evaluator(agent, metric, params=list(self.named.values()), input_fn=input_fn,
+                                   concurrency=concurrency, failure_score=failure_score, cache_scores=cache_scores)
+        self.checkpoints = Checkpoints(self.run_dir, self.named, self.optimizers) if self.run_dir else None
+        self._step_start: dict[Any, Any] = {}
+        self._start_values = {p: p.data for p in self.named.values()}
+        self._best_values: dict[Any, Any] = {}
+
+    @property
+    def concurrency(self) -> int:
+        return self.evaluator.concurrency
 
     def _named_parameters(self) -> dict[str, Any]:
-        named_fn = getattr(self.agent, "named_parameters", None)
-        if callable(named_fn):
-            named = dict(named_fn())
+        """The agent's own names for the parameters (a Module, or anything with named_parameters()) when it
+        names them all, else the names their users gave them."""
+        if isinstance(self.agent, HasNamedParameters):
+            named = self.agent.named_parameters()
             ids = {id(p) for p in named.values()}
             if all(id(p) in ids for p in self.params):
-                return named
+                return dict(named)
         names = stable_names(self.params)
         return {names[id(p)]: p for p in self.params}
 
-    # -- running the agent ---------------------------------------------------------------------------------
-    def _run_one(self, example: Any) -> Outcome:
-        from optotrace.trace import ExecutionError, Node
-
-        out = Outcome(example)
-        try:
-            output = self.agent(self.input_fn(example))
-        except ExecutionError as exc:
-            out.error_node = exc.exception_node
-            out.error = str(getattr(exc.exception_node, "data", exc))
-            out.score, out.feedback = self.failure_score, f"The program failed with an error:\n{out.error}"
-            return out
-        except Exception as exc:  # a crash outside traced code: recorded, not fatal
-            out.error = f"{type(exc).__name__}: {exc}"
-            out.score, out.feedback = self.failure_score, f"The program failed with an error: {out.error}"
-            return out
-        out.output = output
-        value = output.data if isinstance(output, Node) else output
-        try:
-            result = self.metric(example, value)
-        except Exception as exc:  # a crashing metric marks the example failed; the run goes on
-            out.error = f"metric failed: {type(exc).__name__}: {exc}"
-            out.score, out.feedback = self.failure_score, out.error
-            return out
-        if isinstance(result, tuple) and len(result) == 2:
-            score, feedback = result
-        else:
-            score, feedback = result, None
-        out.score = float(score)
-        out.feedback = feedback if feedback is not None else f"score: {out.score:g}"
-        return out
-
+    # -- running the agent -----------------------------------------------------------------------------------
     def run_batch(self, examples: Sequence[Any]) -> list[Outcome]:
         """Run the agent on `examples` on at most `concurrency` threads; outcomes in example order."""
-        if self.concurrency == 1 or len(examples) == 1:
-            return [contextvars.copy_context().run(self._run_one, ex) for ex in examples]
-        workers = min(self.concurrency, len(examples))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="optotrace-train") as pool:
-            futures = [pool.submit(contextvars.copy_context().run, self._run_one, ex) for ex in examples]
-            return [f.result() for f in futures]
+        return self.evaluator.run_batch(examples)
 
     def evaluate(self, examples: Sequence[Any]) -> float:
-        outcomes = self.run_batch(examples)
-        return sum(o.score for o in outcomes) / len(outcomes) if outcomes else 0.0
+        """The mean score of the current values on `examples` (remembered scores are reused)."""
+        return self.evaluator.mean(examples) if examples else 0.0
 
-    def _candidate_evaluator(self, batch: Sequence[Any]) -> Callable[[dict[Any, Any]], float]:
-        def evaluate(update: dict[Any, Any]) -> float:
-            saved = {p: p.data for p in update}
-            try:
-                for p, v in update.items():
-                    p.set(v)
-                return self.evaluate(batch)
-            finally:
-                for p, v in saved.items():
-                    p.set(v)
-
-        return evaluate
-
-    # -- the order of examples -------------------------------------------------------------------------------
     def batch_for(self, step: int) -> tuple[int, list[Any]]:
         """(epoch, examples) of step `step` (0-based); the shuffle depends only on (seed, epoch)."""
         epoch, pos = divmod(step, self.batches_per_epoch)
@@ -199,133 +167,131 @@ class Trainer:
         idx = order[pos * self.batch_size : (pos + 1) * self.batch_size]
         return epoch, [self.train[i] for i in idx]
 
-    # -- checkpoints -------------------------------------------------------------------------------------------
-    def _save_params(self, step: int) -> None:
-        if self.store is None or not self.named:
-            return
-        from optotrace.trace import save_parameters
-
-        save_parameters(self.named, self.store.params_path(step))
-
-    def _load_params(self, step: int) -> None:
-        if self.store is None or not self.named:
-            return
-        from optotrace.trace import load_parameters
-
-        load_parameters(self.named, self.store.params_path(step))
-
-    def _optimizer_states(self, step: int) -> list[Any]:
-        states = []
-        for i, opt in enumerate(self.optimizers):
-            state = opt.state_dict() if hasattr(opt, "state_dict") else None
-            try:
-                json.dumps(state)
-                states.append(state)
-            except (TypeError, ValueError):  # tensors: torch's own format, next to the JSON
-                import torch
-
-                assert self.store is not None
-                path = self.store.dir / "optimizers" / f"opt{i}_step_{step:05d}.pt"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_suffix(".tmp")
-                torch.save(state, tmp)
-                tmp.replace(path)
-                states.append({"__torch_file__": str(path.relative_to(self.store.dir))})
-        return states
-
-    def _load_optimizer_states(self, states: list[Any]) -> None:
-        if len(states) != len(self.optimizers):
-            raise TrainerError(
-                f"the run in {self.store and self.store.dir} was saved with {len(states)} optimizers, this trainer "
-                f"has {len(self.optimizers)}; resume with the same set-up or start a new run directory"
-            )
-        for opt, state in zip(self.optimizers, states, strict=False):
-            if state is None or not hasattr(opt, "load_state_dict"):
-                continue
-            if isinstance(state, dict) and "__torch_file__" in state:
-                import torch
-
-                assert self.store is not None
-                state = torch.load(self.store.dir / state["__torch_file__"], weights_only=False)
-            opt.load_state_dict(state)
-
-    def _usage(self) -> tuple[int, float]:
-        tokens, cost, seen = 0, 0.0, set()
-        for opt in self.optimizers:
-            llm = getattr(opt, "_llm", None)
-            if llm is None or isinstance(llm, str) or id(llm) in seen:
-                continue
-            seen.add(id(llm))
-            u = llm.usage
-            tokens += int(u.total_tokens)
-            cost += float(u.cost_usd)
-        return tokens, cost
-
-    # -- the loop ------------------------------------------------------------------------------------------------
+    # -- the loop --------------------------------------------------------------------------------------------
     def fit(self) -> TrainResult:
-        state = self._start()
-        history: list[dict[str, Any]] = state["history"]
-        step = state["step"]
         t_start = time.perf_counter()
-        bar = TrainProgress(self.total_steps, step, self.progress)
-        try:
-            while step < self.total_steps and not self._reached(state):
-                t0 = time.perf_counter()
-                tokens0, cost0 = self._usage()
-                epoch, batch = self.batch_for(step)
-                for opt in self.optimizers:
-                    opt.zero_feedback()
-                outcomes = self.run_batch(batch)
-                self._backward(outcomes)
-                train_score = sum(o.score for o in outcomes) / len(outcomes)
-                if self.val is None and (state["best_score"] is None or train_score > state["best_score"]):
-                    state["best_score"], state["best_step"] = train_score, step  # params before this update
-                applied, rejected = 0, 0
-                done = self.val is None and self.target is not None and train_score >= self.target
-                for opt in [] if done else self.optimizers:  # at the target already: keep these values
-                    if hasattr(opt, "observe"):
-                        opt.observe(train_score)
-                    n_rej = len(getattr(opt, "rejected", []))
-                    if getattr(opt, "num_candidates", 1) > 1:
-                        update = opt.step(evaluate=self._candidate_evaluator(batch))
-                    else:
-                        update = opt.step()
-                    applied += len(update) if isinstance(update, dict) else 0
-                    rejected += len(getattr(opt, "rejected", [])) - n_rej
-                for opt in self.optimizers:
-                    opt.zero_feedback()  # the step's graphs are no longer needed
-                    release = getattr(opt, "release", None)
-                    if callable(release):  # numeric optimizers: plain values between steps, for checkpoints
-                        release()
-                step += 1
-                val_score = self.evaluate(self.val) if self.val is not None else None
-                if val_score is not None and (state["best_score"] is None or val_score > state["best_score"]):
-                    state["best_score"], state["best_step"] = val_score, step
-                tokens1, cost1 = self._usage()
-                record = {
-                    "step": step,
-                    "epoch": epoch,
-                    "train_score": train_score,
-                    "val_score": val_score,
-                    "best_score": state["best_score"],
-                    "best_step": state["best_step"],
-                    "applied": applied,
-                    "rejected": rejected,
-                    "errors": sum(1 for o in outcomes if o.error),
-                    "tokens": tokens1 - tokens0,
-                    "cost_usd": cost1 - cost0,
-                    "seconds": round(time.perf_counter() - t0, 3),
-                    "examples": [
-                        {"score": o.score, "feedback": _short(o.feedback), "error": o.error} for o in outcomes
-                    ],
-                }
-                history.append({k: v for k, v in record.items() if k != "examples"})
-                state["step"] = step
-                self._checkpoint(state, record)
-                bar.advance(train_score, val_score, state["best_score"])
-        finally:
-            bar.close()
+        self._start_values, self._best_values = {p: p.data for p in self.named.values()}, {}
+        with ExitStack() as stack:
+            stack.enter_context(self.budget.active())
+            try:
+                state = self._start()
+            except RunBudgetExhausted as exc:
+                log.warning("%s", exc)
+                state = self._fresh_state(None)
+                state["stopped"] = "budget"
+            bar = ScoreProgress(self.total_steps, state["step"], self.progress)
+            try:
+                while not state.get("stopped") and state["step"] < self.total_steps and not self._reached(state):
+                    try:
+                        record = self._one_step(state)
+                    except RunBudgetExhausted as exc:
+                        log.warning("step %d: %s", state["step"] + 1, exc)
+                        state["stopped"] = "budget"
+                        self._abandon_step()
+                        break
+                    self._record(state, record)
+                    bar.advance(record["train_score"], record["val_score"], state["best_score"])
+            finally:
+                bar.close()
         return self._finish(state, time.perf_counter() - t_start)
+
+    def _one_step(self, state: dict[str, Any]) -> dict[str, Any]:
+        step = state["step"]
+        t0 = time.perf_counter()
+        spent0 = self.budget.report()
+        epoch, batch = self.batch_for(step)
+        self._step_start = {p: p.data for p in self.named.values()}
+        for opt in self.optimizers:
+            opt.zero_feedback()
+        outcomes = self.evaluator.run_batch(batch)
+        self._backward(outcomes)
+        train_score = sum(o.score for o in outcomes) / len(outcomes)
+        if self.val is None and (state["best_score"] is None or train_score > state["best_score"]):
+            state["best_score"], state["best_step"] = train_score, step  # params before this update
+        applied = rejected = proposed = kept = 0
+        done = self.val is None and self.target is not None and train_score >= self.target
+        current: float | None = train_score
+        context = StepContext(step, batch, train_score, outcomes, [self.evaluator.input_fn(e) for e in batch],
+                              has_val=self.val is not None)
+        results: list[tuple[TrainableOptimizer, StepResult]] = []
+        for opt in [] if done else self.optimizers:  # at the target already: keep these values
+            if isinstance(opt, CandidateOptimizer):
+                result = self._candidate_step(opt, context, current)
+                proposed += sum(1 for c in result.candidates if c.update)
+                shown = result.chosen or (result.candidates[0] if result.candidates else None)
+                rejected += len(shown.rejections) if shown is not None else 0
+                if result.chosen is not None:
+                    kept += 1
+                    at = next(i for i, c in enumerate(result.candidates) if c is result.chosen)
+                    score = result.scores[at] if at < len(result.scores) else None
+                    # the next optimizer must beat the new values: their batch score, measured when unknown
+                    current = context.batch_score = score if result.chosen.score_on == "batch" else None
+            else:
+                update = opt.step()
+                result = StepResult(applied=dict(update))
+                if update:  # the values changed under the batch score: measure it again when it is needed
+                    current = context.batch_score = None
+            applied += len(result.applied)
+            results.append((opt, result))
+        for opt in self.optimizers:
+            opt.zero_feedback()  # the step's graphs are no longer needed
+        for opt, result in results:
+            opt.end_step(result)
+        val_score = self.evaluate(self.val) if self.val is not None else None
+        spent1 = self.budget.report()
+        return {
+            "step": step + 1,
+            "epoch": epoch,
+            "train_score": train_score,
+            "val_score": val_score,
+            "applied": applied,
+            "rejected": rejected,
+            "candidates": proposed,
+            "kept": kept,
+            "errors": sum(1 for o in outcomes if o.error),
+            "calls": spent1["calls"] - spent0["calls"],
+            "tokens": spent1["tokens"] - spent0["tokens"],
+            "cost_usd": spent1["cost_usd"] - spent0["cost_usd"],
+            "seconds": round(time.perf_counter() - t0, 3),
+            "examples": [{"score": o.score, "feedback": short(o.feedback), "error": o.error} for o in outcomes],
+        }
+
+    def _candidate_step(self, opt: CandidateOptimizer, context: StepContext, current: float | None) -> StepResult:
+        if current is None and self.score_candidates:
+            current = context.batch_score = self.evaluator.mean(context.batch)
+        with budget_phase("proposal"):
+            candidates = opt.propose_candidates(context)
+        valid = [c for c in candidates if c.update]
+        if not valid:
+            return StepResult(candidates, None, [None] * len(candidates), current)
+        if not self.score_candidates:
+            result = StepResult(candidates, valid[0], [None] * len(candidates), current)
+        else:
+            result = choose_candidate(self.evaluator, candidates, context.batch, current or 0.0, self.val)
+        if result.chosen is not None:
+            result.applied = opt.apply(result.chosen.update)
+        return result
+
+    def _abandon_step(self) -> None:
+        """The budget ended a step half-way: drop its graphs and take back what it applied, so the run ends
+        on the values of its last finished step."""
+        for opt in self.optimizers:
+            opt.zero_feedback()
+        for p, value in self._step_start.items():
+            p.set(value)
+
+    def _record(self, state: dict[str, Any], record: dict[str, Any]) -> None:
+        step = record["step"]
+        val_score = record["val_score"]
+        if val_score is not None and (state["best_score"] is None or val_score > state["best_score"]):
+            state["best_score"], state["best_step"] = val_score, step
+            self._best_values = {p: p.data for p in self.named.values()}
+        record["best_score"], record["best_step"] = state["best_score"], state["best_step"]
+        state["history"].append({k: v for k, v in record.items() if k != "examples"})
+        state["step"] = step
+        state["spent"] = self.budget.report()
+        if self.checkpoints is not None:
+            self.checkpoints.write_step(state, record)
 
     def _reached(self, state: dict[str, Any]) -> bool:
         if self.target is None or not state["history"]:
@@ -342,70 +308,36 @@ class Trainer:
             if isinstance(target, Node):
                 target.backward(o.feedback)
 
+    # -- start, resume, finish -------------------------------------------------------------------------------
+    def _fresh_state(self, initial: float | None) -> dict[str, Any]:
+        return {"step": 0, "best_score": initial, "best_step": 0, "initial_val_score": initial, "history": [],
+                "optimizers": [], "total_steps": self.total_steps, "stopped": None, "spent": {}}
+
     def _start(self) -> dict[str, Any]:
-        if self.store is not None:
-            saved = self.store.load_state() if self.resume else None
+        if self.checkpoints is not None:
+            saved = self.checkpoints.start(self._config(), self.resume)
             if saved is not None:
-                return self._restore(saved)
-            if not self.resume and (self.store.dir / "state.json").exists():
-                log.warning("replacing the earlier run in %s (pass resume=True to continue it instead)", self.store.dir)
-            self.store.clear()
-            self.store.write_json("config.json", self._config())
+                self.budget.load_state_dict(saved.get("spent") or {})
+                saved["stopped"] = None
+                return saved
         initial = self.evaluate(self.val) if self.val is not None else None
-        state: dict[str, Any] = {
-            "step": 0,
-            "best_score": initial,
-            "best_step": 0,
-            "initial_val_score": initial,
-            "history": [],
-            "optimizers": [],
-            "total_steps": self.total_steps,
-        }
-        if self.store is not None:
-            self._save_params(0)
-            state["optimizers"] = self._optimizer_states(0)
-            self.store.write_json("state.json", state)
+        state = self._fresh_state(initial)
+        state["spent"] = self.budget.report()
+        if self.checkpoints is not None:
+            self.checkpoints.write_initial(state)
         return state
-
-    def _restore(self, saved: dict[str, Any]) -> dict[str, Any]:
-        assert self.store is not None
-        config = self.store.read_json("config.json")
-        saved_names = config.get("parameters") if isinstance(config, dict) else None
-        if isinstance(saved_names, list) and sorted(saved_names) != sorted(self.named):
-            raise TrainerError(
-                f"the run in {self.store.dir} optimized the parameters {saved_names}, this trainer has "
-                f"{list(self.named)}: it is a different workflow; resume it with the same parameters, or choose "
-                "another run directory"
-            )
-        step = saved.get("step")
-        if not isinstance(step, int) or step < 0:
-            raise TrainerError(f"{self.store.dir / 'state.json'} has no valid 'step'; restore it or start over")
-        self._load_params(step)
-        self._load_optimizer_states(saved.get("optimizers", []))
-        saved["history"] = [h for h in saved.get("history", []) if h["step"] <= step]
-        log.info("resuming %s after step %d", self.store.dir, step)
-        return saved
-
-    def _checkpoint(self, state: dict[str, Any], record: dict[str, Any]) -> None:
-        if self.store is None:
-            return
-        step = state["step"]
-        self.store.write_json(self.store.step_path(step).relative_to(self.store.dir), record)
-        self._save_params(step)
-        state["optimizers"] = self._optimizer_states(step)
-        self.store.write_json("state.json", state)  # last: this is what resume trusts
-        self.store.write_metrics(state["history"])
 
     def _config(self) -> dict[str, Any]:
         return {
             "agent": getattr(self.agent, "__qualname__", type(self.agent).__name__),
             "optimizers": [type(o).__name__ for o in self.optimizers],
-            "models": [getattr(getattr(o, "_llm", None), "spec", None) for o in self.optimizers],
             "train_size": len(self.train),
             "val_size": len(self.val) if self.val else 0,
             "batch_size": self.batch_size,
             "total_steps": self.total_steps,
             "seed": self.seed,
+            "budget": {"calls": self.budget.calls, "tokens": self.budget.tokens},
+            "score_candidates": self.score_candidates,
             "parameters": list(self.named),
         }
 
@@ -415,28 +347,17 @@ class Trainer:
         final = None
         if history:
             final = history[-1]["val_score"] if self.val is not None else history[-1]["train_score"]
-        if self.restore_best and self.store is not None and best_step != state["step"]:
-            self._load_params(best_step)
-        if self.store is not None:
-            self.store.write_metrics(history)
-            self._save_best()
-            if history:
-                try:
-                    plot_learning_curve(history, self.store.dir / "learning_curve.png",
-                                        {"val_score": state.get("initial_val_score")})
-                except Exception as exc:  # a plotting problem must not lose the run
-                    log.warning("could not draw the learning curve: %s", exc)
-            self.store.write_json("summary.json", {
-                "steps": state["step"],
-                "initial_val_score": state.get("initial_val_score"),
-                "final_score": final,
-                "best_score": state["best_score"],
-                "best_step": best_step,
-                "seconds": round(seconds, 2),
-                "parameters": {k: _short(p.data, 2000) for k, p in self.named.items()},
-            })
+        state["spent"] = self.budget.report()
+        if self.restore_best and best_step != state["step"]:
+            if self.checkpoints is not None:
+                self.checkpoints.load_params(best_step)
+            elif self.val is not None:  # no run directory: the best values were kept in memory
+                for p, value in (self._best_values or self._start_values).items():
+                    p.set(value)
+        if self.checkpoints is not None:
+            self.checkpoints.write_summary(state, self.agent, final, seconds)
         return TrainResult(
-            run_dir=self.store.dir if self.store else None,
+            run_dir=self.run_dir,
             initial_score=state.get("initial_val_score") if self.val is not None else (
                 history[0]["train_score"] if history else None),
             final_score=final,
@@ -445,22 +366,6 @@ class Trainer:
             steps=state["step"],
             history=history,
             parameters={k: p.data for k, p in self.named.items()},
+            spent=state["spent"],
+            stopped=state.get("stopped"),
         )
-
-    def _save_best(self) -> None:
-        assert self.store is not None
-        path = self.store.dir / "best_params.json"
-        save = getattr(self.agent, "save", None)
-        if callable(save) and callable(getattr(self.agent, "named_parameters", None)):
-            save(path)
-        elif self.named:
-            from optotrace.trace import save_parameters
-
-            save_parameters(self.named, path)
-
-
-def _short(value: Any, limit: int = 500) -> Any:
-    if value is None or isinstance(value, (bool, int, float)):
-        return value
-    text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."

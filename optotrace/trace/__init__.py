@@ -8,6 +8,7 @@ render (networkx, graphviz), names (unique names).
 
 from optotrace.trace.bundle import BundledFunction, BundleMethod, bundle
 from optotrace.trace.context import is_tracing, stop_tracing
+from optotrace.trace.demos import Demos, demos, format_demos
 from optotrace.trace.errors import (
     CodeUpdateError,
     ExecutionError,
@@ -25,6 +26,7 @@ from optotrace.trace.render import render, to_dot, to_networkx
 __all__ = [
     "BundleMethod",
     "BundledFunction",
+    "Demos",
     "CodeUpdateError",
     "ExceptionNode",
     "ExecutionError",
@@ -41,6 +43,8 @@ __all__ = [
     "Upstream",
     "ancestors",
     "bundle",
+    "demos",
+    "format_demos",
     "is_tracing",
     "load_parameters",
     "model",

@@ -13,13 +13,15 @@ def unique_names(nodes: Iterable[Node]) -> dict[Node, str]:
     ordered = list(dict.fromkeys(nodes))
     taken = {n.name for n in ordered}
     seen: set[str] = set()
+    next_suffix: dict[str, int] = {}  # where to resume the search, so many nodes of one name stay linear
     out: dict[Node, str] = {}
     for n in ordered:
         name = n.name
         if name in seen:
-            k = 2
+            k = next_suffix.get(name, 2)
             while f"{name}_{k}" in taken:
                 k += 1
+            next_suffix[name] = k + 1
             name = f"{name}_{k}"
             taken.add(name)
         seen.add(name)

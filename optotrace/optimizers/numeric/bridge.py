@@ -202,6 +202,16 @@ class NumericOptimizerAdapter:
         tensors, e.g. at the end of a training loop; returns {param: value}."""
         return self.tensors.write_back()
 
+    # -- the Trainer's contract (optotrace/optimizers/contract.py: TrainableOptimizer) -------------------------
+    def end_step(self, result: Any = None) -> None:
+        """The Trainer's step is over: plain values back into the nodes, for checkpoints."""
+        self.release()
+
+    @property
+    def usage(self) -> None:
+        """A torch optimizer calls no model."""
+        return None
+
     def _gradient_step(self, loss: Tensor | None) -> None:
         from optotrace.optimizers.numeric.adahessian import AdaHessian
         from optotrace.optimizers.numeric.sophia_h import SophiaH

@@ -1,0 +1,306 @@
+"""GEPA-style search (Agrawal et al., "GEPA: Reflective Prompt Evolution"), on optotrace's own graph.
+
+    from optotrace.optimizers import GEPA, search
+    result = search(agent, trainset, valset, metric, llm=llm, budget=300)        # DSPy-style
+    result = GEPA(agent, OptoPrime([instruction], llm=llm), trainset, valset, metric=metric, budget=300).fit()
+    result.best_score, result.best_values, result.front, result.spent
+
+A pool of programs (the parameters' values) starts with the current values, scored per validation example.
+Each iteration either
+- mutates reflectively: a parent is drawn from the Pareto front (pareto.py), its values are put in place, a
+  minibatch of training examples runs traced, the failing examples' outputs get `backward(feedback)`, and an
+  optimizer (the given ones in turn: OptoPrime, TextGrad, OPRO, BootstrapFewShot...) proposes candidates from
+  those subgraphs and feedback; a candidate that beats the parent on the same minibatch is scored on the whole
+  validation set and joins the pool; or
+- merges (after a new program was found, at most `max_merges` times): two front programs that win on
+  different examples are combined parameter by parameter (pareto.merge_values); the merge is scored on a few
+  validation examples where its parents disagree and joins the pool when it does at least as well as the
+  better parent there, after a full validation score.
+Ends when `budget` (LLM calls or tokens, covering proposals and every workflow call) or `max_iterations` is
+spent, then leaves the best program's values (highest mean validation score) in the parameters.
+
+Why our own search rather than the `gepa` package's adapter: the adapter hands candidates around as
+{name: text}, so code, numeric and demo parameters would need string round-trips and their own validation; its
+reflection calls its own LLM client, outside optotrace's cache, usage and run budget; and our reflective step
+already exists (the optimizers read the subgraph and feedback that `backward` leaves on each parameter).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from optotrace.llm.run_budget import RunBudget, RunBudgetExhausted, budget_phase
+from optotrace.optimizers.contract import CandidateOptimizer, StepContext, StepResult
+from optotrace.optimizers.errors import OptimizerError
+from optotrace.optimizers.evaluation import Evaluator
+from optotrace.optimizers.fewshot import BootstrapFewShot
+from optotrace.optimizers.pareto import (
+    Program,
+    choose_parent,
+    find_merge,
+    merge_values,
+    pareto_front,
+    values_key,
+)
+from optotrace.optimizers.progress import ScoreProgress
+from optotrace.optimizers.run_store import atomic_write_text
+from optotrace.optimizers.selection import failure_feedback
+
+log = logging.getLogger("optotrace.optimizers.gepa")
+
+__all__ = ["GEPA", "SearchResult", "search"]
+
+
+@dataclass
+class SearchResult:
+    best_score: float
+    initial_score: float
+    best_values: dict[str, Any]
+    programs: list[dict[str, Any]] = field(default_factory=list)  # Program.to_json() of every program kept
+    front: list[int] = field(default_factory=list)  # ids of the programs winning at least one val example
+    iterations: int = 0
+    spent: dict[str, Any] = field(default_factory=dict)  # RunBudget.report()
+    stopped: str | None = None  # "budget" | "iterations" | "perfect"
+    seconds: float = 0.0
+
+
+class GEPA:
+    def __init__(
+        self,
+        agent: Callable[[Any], Any],
+        optimizer: CandidateOptimizer | Sequence[CandidateOptimizer],
+        trainset: Sequence[Any],
+        valset: Sequence[Any],
+        *,
+        metric: Callable[[Any, Any], Any],
+        budget: RunBudget | int | dict[str, int] | None = None,
+        max_iterations: int | None = None,
+        minibatch_size: int = 3,
+        perfect_score: float = 1.0,
+        max_merges: int = 5,
+        merge_subsample: int = 5,
+        seed: int = 0,
+        concurrency: int = 4,
+        input_fn: Callable[[Any], Any] | None = None,
+        failure_score: float = 0.0,
+        run_dir: str | Path | None = None,
+        progress: bool = False,
+    ) -> None:
+        self.optimizers = list(optimizer) if isinstance(optimizer, (list, tuple)) else [optimizer]
+        for opt in self.optimizers:
+            if not isinstance(opt, CandidateOptimizer):
+                raise OptimizerError(f"GEPA needs optimizers that propose candidates (OptoPrime, OPRO, TextGrad, "
+                                     f"BootstrapFewShot); {type(opt).__name__} does not")
+        if not trainset or not valset:
+            raise OptimizerError("GEPA needs a non-empty trainset (for mutations) and valset (for the front)")
+        if budget is None and max_iterations is None:
+            raise OptimizerError("give GEPA a budget= (LLM calls or tokens) or max_iterations=, or it never ends")
+        self.agent = agent
+        self.trainset, self.valset = list(trainset), list(valset)
+        self.budget = RunBudget.coerce(budget) or RunBudget()
+        self.max_iterations = max_iterations
+        self.minibatch_size = max(1, min(int(minibatch_size), len(self.trainset)))
+        self.perfect_score = perfect_score
+        self.max_merges = int(max_merges)
+        self.merge_subsample = int(merge_subsample)
+        self.rng = random.Random(seed)
+        self.seed = seed
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.progress = progress
+        from optotrace.optimizers.base import stable_names
+
+        params = list(dict.fromkeys(p for opt in self.optimizers for p in opt.params))
+        names = stable_names(params)
+        self.named = {names[id(p)]: p for p in params}
+        self.evaluator = Evaluator(agent, metric, params=params, input_fn=input_fn, concurrency=concurrency,
+                                   failure_score=failure_score)
+        self.programs: list[Program] = []
+        self._order: list[int] = []
+        self._merges = 0
+        self._tried_merges: set[tuple[int, int]] = set()
+
+    # -- the loop --------------------------------------------------------------------------------------------
+    def fit(self) -> SearchResult:
+        t0 = time.perf_counter()
+        stopped = None
+        iteration = 0
+        bar = ScoreProgress(self.max_iterations or 0, 0, self.progress, "search")
+        with self.budget.active():
+            try:
+                seed = Program(0, self._current(), val_scores=self.evaluator.scores(self.valset))
+                self.programs.append(seed)
+                merge_due = False
+                while True:
+                    if self.max_iterations is not None and iteration >= self.max_iterations:
+                        stopped = "iterations"
+                        break
+                    if all(s >= self.perfect_score for s in self._best().val_scores):
+                        stopped = "perfect"
+                        break
+                    iteration += 1
+                    if merge_due and self._merges < self.max_merges and self._merge(iteration):
+                        merge_due = False
+                    else:
+                        merge_due = self._mutate(iteration) or merge_due
+                    self._save()
+                    bar.advance(None, self._best().score, self._best().score)
+            except RunBudgetExhausted as exc:
+                log.info("search stopped: %s", exc)
+                stopped = "budget"
+            finally:
+                bar.close()
+                for opt in self.optimizers:
+                    opt.zero_feedback()
+        if not self.programs:  # the budget ran out before the start was even scored
+            return SearchResult(0.0, 0.0, self._current(), iterations=0, spent=self.budget.report(),
+                                stopped=stopped, seconds=time.perf_counter() - t0)
+        best = self._best()
+        self._put(best.values)
+        self._save()
+        return SearchResult(best.score, self.programs[0].score, dict(best.values),
+                            [p.to_json() for p in self.programs], sorted(pareto_front(self.programs)), iteration,
+                            self.budget.report(), stopped, round(time.perf_counter() - t0, 3))
+
+    def _mutate(self, iteration: int) -> bool:
+        """One reflective mutation; True when a new program joined the pool."""
+        parent = choose_parent(self.programs, self.rng)
+        opt = self.optimizers[(iteration - 1) % len(self.optimizers)]
+        batch = self._minibatch()
+        self._put(parent.values)
+        for o in self.optimizers:
+            o.zero_feedback()
+        outcomes = self.evaluator.run_batch(batch)
+        inputs = [self.evaluator.input_fn(e) for e in batch]
+        for bootstrapper in self.optimizers:  # every successful training run is a demo to pool, whoever steps
+            if isinstance(bootstrapper, BootstrapFewShot):
+                bootstrapper.harvest(outcomes, inputs)
+        parent_score = sum(o.score for o in outcomes) / len(outcomes)
+        failing = [o for o in outcomes if o.score < self.perfect_score or o.error]
+        if not failing:
+            return False  # nothing to learn from on this minibatch, and nothing can beat it here
+        from optotrace.trace import Node
+
+        for o in failing:  # the reflective signal: failing examples' subgraphs and feedback
+            target = o.error_node if o.error_node is not None else o.output
+            if isinstance(target, Node):
+                target.backward(o.feedback)
+        context = StepContext(iteration - 1, batch, parent_score, outcomes, inputs)
+        with budget_phase("proposal"):
+            candidates = opt.propose_candidates(context)
+        for o in self.optimizers:
+            o.zero_feedback()
+        scores: list[float | None] = [None] * len(candidates)
+        chosen = None
+        added = False
+        for i, cand in enumerate(candidates):
+            if not cand.update:
+                continue
+            child_values = {**parent.values, **{self._name(p): v for p, v in cand.update.items()}}
+            if any(values_key(p.values) == values_key(child_values) for p in self.programs):
+                continue
+            batch_outcomes = self.evaluator.outcomes(batch, cand.update)
+            scores[i] = sum(o.score for o in batch_outcomes) / len(batch_outcomes)
+            cand.info["feedback"] = failure_feedback(batch_outcomes)
+            cand.info["current_score"] = parent_score
+            if scores[i] > parent_score:  # type: ignore[operator]
+                val_scores = self.evaluator.scores(self.valset, cand.update)
+                self.programs.append(Program(len(self.programs), child_values, (parent.id,), val_scores,
+                                             "mutation", iteration))
+                chosen, added = chosen or cand, True
+        opt.end_step(StepResult(candidates, chosen, scores, parent_score))
+        return added
+
+    def _merge(self, iteration: int) -> bool:
+        found = find_merge(self.programs, self._tried_merges, self.rng)
+        if found is None:
+            return False
+        a, b, ancestor = found
+        self._tried_merges.add((min(a.id, b.id), max(a.id, b.id)))
+        self._merges += 1
+        values = merge_values(a, b, ancestor)
+        if any(values_key(p.values) == values_key(values) for p in self.programs):
+            return False
+        differ = [i for i, (x, y) in enumerate(zip(a.val_scores, b.val_scores, strict=False)) if x != y]
+        self.rng.shuffle(differ)
+        sub = sorted(differ[: self.merge_subsample]) or list(range(min(self.merge_subsample, len(self.valset))))
+        update = {self.named[n]: v for n, v in values.items()}
+        sub_scores = self.evaluator.scores([self.valset[i] for i in sub], update)
+        if sum(sub_scores) < max(sum(a.val_scores[i] for i in sub), sum(b.val_scores[i] for i in sub)):
+            return False
+        val_scores = self.evaluator.scores(self.valset, update)
+        self.programs.append(Program(len(self.programs), values, (a.id, b.id), val_scores, "merge", iteration))
+        log.info("merge of programs %d and %d scores %.3f", a.id, b.id, self.programs[-1].score)
+        return True
+
+    # -- helpers ---------------------------------------------------------------------------------------------
+    def _best(self) -> Program:
+        return max(self.programs, key=lambda p: (p.score, -p.id))
+
+    def _minibatch(self) -> list[Any]:
+        """The next `minibatch_size` training examples of a reshuffled order (every example once per epoch)."""
+        if len(self._order) < self.minibatch_size:
+            order = list(range(len(self.trainset)))
+            self.rng.shuffle(order)
+            self._order.extend(order)
+        idx, self._order = self._order[: self.minibatch_size], self._order[self.minibatch_size :]
+        return [self.trainset[i] for i in idx]
+
+    def _current(self) -> dict[str, Any]:
+        return {n: p.data for n, p in self.named.items()}
+
+    def _put(self, values: dict[str, Any]) -> None:
+        for n, v in values.items():
+            self.named[n].set(v)
+
+    def _name(self, param: Any) -> str:
+        for n, p in self.named.items():
+            if p is param:
+                return n
+        raise OptimizerError(f"parameter {param!r} does not belong to this search")
+
+    def _save(self) -> None:
+        if self.run_dir is None or not self.programs:
+            return
+        import json
+
+        data = {"programs": [p.to_json() for p in self.programs], "front": sorted(pareto_front(self.programs)),
+                "best": self._best().id, "spent": self.budget.report()}
+        atomic_write_text(self.run_dir / "search.json", json.dumps(data, indent=1, default=repr))
+
+
+def search(
+    program: Callable[[Any], Any],
+    trainset: Sequence[Any],
+    valset: Sequence[Any],
+    metric: Callable[[Any, Any], Any],
+    *,
+    budget: RunBudget | int | dict[str, int] | None = None,
+    llm: Any = None,
+    params: Any = None,
+    optimizer: CandidateOptimizer | Sequence[CandidateOptimizer] | None = None,
+    **options: Any,
+) -> SearchResult:
+    """GEPA over `program`'s parameters, DSPy-style. `params` defaults to `program.parameters()` (a Module);
+    without `optimizer`, OptoPrime (with `llm`) rewrites the text and code parameters and BootstrapFewShot
+    fills the Demos ones. `options` go to GEPA (max_iterations, minibatch_size, seed, concurrency, ...)."""
+    if optimizer is None:
+        from optotrace.optimizers.base import collect_parameters
+        from optotrace.optimizers.fewshot import BootstrapFewShot
+        from optotrace.optimizers.optoprime import OptoPrime
+        from optotrace.trace import Demos
+
+        if params is None:
+            if not callable(getattr(program, "parameters", None)):
+                raise OptimizerError("pass params= (the trainable nodes), or a Module as the program")
+            params = program.parameters()  # type: ignore[attr-defined]
+        nodes = collect_parameters(params)
+        demos = [p for p in nodes if isinstance(p, Demos)]
+        others = [p for p in nodes if not isinstance(p, Demos)]
+        optimizer = [*([OptoPrime(others, llm=llm)] if others else []), *(BootstrapFewShot(d) for d in demos)]
+    return GEPA(program, optimizer, trainset, valset, metric=metric, budget=budget, **options).fit()
