@@ -117,6 +117,8 @@ def eval_cmd(
     if params is not None:
         existing_input(params, "--params")
     _check_mode(mode)
+    if executor not in ("local", "ray"):
+        fail(f"unknown executor {executor!r}; use 'local' or 'ray'")
     problems = _problems(data, answer_field, question_field, limit)
     agent = ModelerAgent(_llm(model, base_url, cache), mode=mode, max_attempts=attempts, time_limit=time_limit,  # type: ignore[arg-type]
                          sandbox_pool=min(concurrency, 4))
