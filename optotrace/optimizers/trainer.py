@@ -30,6 +30,7 @@ from typing import Any
 
 from optotrace.optimizers.base import collect_parameters, stable_names
 from optotrace.optimizers.errors import TrainerError
+from optotrace.optimizers.graph_snapshot import save_step_graph
 from optotrace.optimizers.run_store import RunStore, plot_learning_curve
 
 log = logging.getLogger("optotrace.optimizers.trainer")
@@ -268,6 +269,7 @@ class Trainer:
         step = state["step"]
         t_start = time.perf_counter()
         bar = _Progress(self.total_steps, step, self.progress)
+        graph_step = step  # the first step this call runs: its graph goes into the run report
         try:
             while step < self.total_steps and not self._reached(state):
                 t0 = time.perf_counter()
@@ -277,6 +279,8 @@ class Trainer:
                     opt.zero_feedback()
                 outcomes = self.run_batch(batch)
                 self._backward(outcomes)
+                if self.store is not None and step == graph_step:
+                    save_step_graph(self.store.dir, step + 1, outcomes)
                 train_score = sum(o.score for o in outcomes) / len(outcomes)
                 if self.val is None and (state["best_score"] is None or train_score > state["best_score"]):
                     state["best_score"], state["best_step"] = train_score, step  # params before this update
