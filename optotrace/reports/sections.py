@@ -123,7 +123,9 @@ def _log_html(log: dict[str, Any]) -> str:
         rows = "".join(f"<li class='rejected'><b>{ESC(str(k))}</b>: {text_html(v)}</li>" for k, v in items)
         out.append(f"<div><b>rejected proposals</b><ul>{rows}</ul></div>")
     if log.get("first_attempt"):
-        out.append(f"<div><b>first attempt</b> {generic_html(log['first_attempt'])}</div>")
+        notes = log["first_attempt"] if isinstance(log["first_attempt"], list) else [log["first_attempt"]]
+        rows = "".join(f"<li class='rejected'>{text_html(n)}</li>" for n in notes)
+        out.append(f"<div><b>first attempt refused, retried</b><ul>{rows}</ul></div>")
     extra = {k: v for k, v in log.items() if k not in KNOWN_LOG}
     if extra:
         out.append(generic_html(extra))
