@@ -31,6 +31,7 @@ from typing import Any
 from optotrace.optimizers.base import collect_parameters, stable_names
 from optotrace.optimizers.errors import TrainerError
 from optotrace.optimizers.graph_snapshot import save_step_graph
+from optotrace.optimizers.result_display import ResultDisplay
 from optotrace.optimizers.run_store import RunStore, plot_learning_curve
 
 log = logging.getLogger("optotrace.optimizers.trainer")
@@ -53,7 +54,7 @@ class Outcome:
 
 
 @dataclass
-class TrainResult:
+class TrainResult(ResultDisplay):
     run_dir: Path | None
     initial_score: float | None
     final_score: float | None
