@@ -116,11 +116,16 @@ def reference_cmd(
 ) -> None:
     """Grade OptiBench's 605 reference programs (e-opt.json) through the sandbox and grader."""
     from optotrace.benchmarks.diagnose import markdown_list
+    from optotrace.benchmarks.errors import DataSourceError
     from optotrace.benchmarks.loaders import load_reference
     from optotrace.benchmarks.reference import run_reference
     from optotrace.benchmarks.reference_doc import reference_doc
 
-    problems = list(load_reference())
+    try:
+        problems = list(load_reference())
+    except DataSourceError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     summary = run_reference(problems[:limit] if limit else problems, concurrency=concurrency, run_dir=run_dir,
                             resume=resume, executor=executor)
     (summary.run_dir / "non_reproducing.md").write_text(markdown_list(summary.records), encoding="utf-8")
