@@ -52,8 +52,10 @@ def choose_columns(history: list[dict[str, Any]], width: int | None) -> list[tup
     used = 1  # the table's left border
     for head, key, _ in sorted(columns, key=lambda c: c[2]):
         need = max([len(head)] + [len(_cell(key, h.get(key))) for h in history]) + 3
-        if used + need > width or key in dict.fromkeys(extra):
+        if key in extra:
             continue
+        if used + need > width:
+            break  # the most useful columns, in order: a narrow terminal loses the least useful ones
         chosen.add(key)
         used += need
     return [(h, k) for h, k, _ in columns if k in chosen]
