@@ -26,7 +26,8 @@ pre.text{background:#f7f8fa;padding:6px 8px;border-radius:4px;max-height:420px;o
 .diff{background:#fbfbfd;border:1px solid #e6e8ee;border-radius:4px;padding:6px 8px}
 .diff del,.diff .del{background:#fde4e4;color:#8a1f1f}.diff ins,.diff .add{background:#e2f6e2;color:#1b6b1b;
 text-decoration:none}.diff .hunk{color:#7a6ad8}.diff span{display:block}.diff.words del,.diff.words ins{display:inline}
-details.step{border:1px solid #e2e5ea;border-radius:6px;margin:6px 0}details.step>summary{cursor:pointer;
+details.step{content-visibility:auto;contain-intrinsic-size:auto 32px;border:1px solid #e2e5ea;border-radius:6px;
+margin:6px 0}details.step>summary{cursor:pointer;
 padding:6px 10px;font:13px ui-monospace,Menlo,Consolas,monospace}details.step[open]>summary{background:#f4f7fb}
 .body{padding:4px 14px 10px}.tag.best{background:#2e9d4b;color:#fff;border-radius:3px;padding:0 5px}
 .index{display:flex;flex-wrap:wrap;gap:3px;margin:6px 0}.index a{font:11px ui-monospace,monospace;min-width:26px;
