@@ -114,7 +114,7 @@ def _log_html(log: dict[str, Any]) -> str:
            f"{fmt_number(log.get('tokens'))} tokens, ${_num(log.get('cost_usd')) or 0:.4f})</h4>"]
     reasoning, reply = _reasoning(str(log.get("reply") or ""))
     if reasoning:
-        out.append(f"<div class='reasoning'><b>reasoning</b>{text_html(reasoning)}</div>")
+        out.append(f"<div class='reasoning'><b>reasoning:</b> {text_html(reasoning)}</div>")
     if log.get("error"):
         out.append(f"<div class='warn'>error: {text_html(log['error'])}</div>")
     rejected = log.get("rejected") or {}

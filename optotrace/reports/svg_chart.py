@@ -22,13 +22,15 @@ def integer_ticks(lo: int, hi: int, most: int = 10) -> list[int]:
         magnitude *= 10
 
 
-def _nice_range(values: Sequence[float]) -> tuple[float, float]:
-    lo, hi = min(values), max(values)
+def nice_ticks(lo: float, hi: float, most: int = 6) -> list[float]:
+    """Round tick values (steps of 1, 2 or 5 times a power of ten) covering lo..hi."""
     if hi - lo < 1e-12:
-        pad = abs(hi) * 0.1 or 0.5
-        return lo - pad, hi + pad
-    pad = (hi - lo) * 0.08
-    return lo - pad, hi + pad
+        lo, hi = lo - (abs(lo) * 0.1 or 0.5), hi + (abs(hi) * 0.1 or 0.5)
+    raw = (hi - lo) / (most - 1)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(b * power for b in (1, 2, 5, 10) if b * power >= raw)
+    first, last = math.floor(lo / step + 1e-9), math.ceil(hi / step - 1e-9)
+    return [round(i * step, 12) for i in range(first, last + 1)]
 
 
 def line_chart(series: Sequence[Series], *, width: int = 720, height: int = 260, x_label: str = "step",
@@ -42,7 +44,8 @@ def line_chart(series: Sequence[Series], *, width: int = 720, height: int = 260,
     x0, x1 = min(xs), max(xs)
     if x0 == x1:
         x0, x1 = x0 - 1, x1 + 1
-    y0, y1 = _nice_range([y for _, y in points])
+    y_ticks = nice_ticks(min(y for _, y in points), max(y for _, y in points))
+    y0, y1 = y_ticks[0], y_ticks[-1]
     pw, ph = width - left - right, height - top - bottom
 
     def sx(x: float) -> float:
@@ -56,10 +59,9 @@ def line_chart(series: Sequence[Series], *, width: int = 720, height: int = 260,
     for t in integer_ticks(x0, x1):
         out.append(f"<line x1='{sx(t):.1f}' y1='{top}' x2='{sx(t):.1f}' y2='{top + ph}' class='grid'/>"
                    f"<text x='{sx(t):.1f}' y='{top + ph + 14}' text-anchor='middle'>{t}</text>")
-    for i in range(5):
-        y = y0 + (y1 - y0) * i / 4
+    for y in y_ticks:
         out.append(f"<line x1='{left}' y1='{sy(y):.1f}' x2='{left + pw}' y2='{sy(y):.1f}' class='grid'/>"
-                   f"<text x='{left - 6}' y='{sy(y) + 4:.1f}' text-anchor='end'>{y:.3g}</text>")
+                   f"<text x='{left - 6}' y='{sy(y) + 4:.1f}' text-anchor='end'>{y:g}</text>")
     out.append(f"<text x='{left + pw / 2:.0f}' y='{height - 6}' text-anchor='middle'>{html.escape(x_label)}</text>")
     if mark_x is not None:
         out.append(f"<line x1='{sx(mark_x):.1f}' y1='{top}' x2='{sx(mark_x):.1f}' y2='{top + ph}' class='best'/>"
