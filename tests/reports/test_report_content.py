@@ -95,3 +95,20 @@ def test_train_command_writes_the_report(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert (run / "report.html").exists() and "report: " in result.output
     assert "x is 8" in (run / "report.html").read_text(encoding="utf-8")
+
+
+def test_after_run_never_fails_a_finished_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    import sys
+
+    from optotrace.cli.run_report import after_run
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert after_run(empty) is None
+    assert "no report written" in capsys.readouterr().err
+    run = tmp_path / "run"
+    make_run(run, steps=1)
+    monkeypatch.setenv("OPTOTRACE_MLFLOW", "1")
+    monkeypatch.setitem(sys.modules, "mlflow", None)  # as if MLflow were not installed
+    assert after_run(run) == run / "report.html"
+    assert "pip install 'optotrace[mlflow]'" in capsys.readouterr().err
