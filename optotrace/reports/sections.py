@@ -126,9 +126,9 @@ def _log_html(log: dict[str, Any]) -> str:
         notes = log["first_attempt"] if isinstance(log["first_attempt"], list) else [log["first_attempt"]]
         rows = "".join(f"<li class='rejected'>{text_html(n)}</li>" for n in notes)
         out.append(f"<div><b>first attempt refused, retried</b><ul>{rows}</ul></div>")
-    extra = {k: v for k, v in log.items() if k not in KNOWN_LOG}
-    if extra:
-        out.append(generic_html(extra))
+    for key, value in log.items():
+        if key not in KNOWN_LOG:  # e.g. candidates with their scores, budgets: shown as they come
+            out.append(f"<div class='extra'><b>{ESC(key)}</b>{generic_html(value)}</div>")
     if reply:
         out.append(f"<details><summary>raw reply</summary>{text_html(reply)}</details>")
     return "<div class='log'>" + "".join(out) + "</div>"

@@ -36,7 +36,8 @@ def mentions_review(value: str) -> bool | str:
     return "review" in value or "the instruction must mention the review"
 
 
-def make_run(run_dir: Path, steps: int = 4, **trainer_options: Any) -> Any:
+def make_run(run_dir: Path, steps: int = 4, optimizer_options: dict[str, Any] | None = None,
+             **trainer_options: Any) -> Any:
     instruction = ot.node("Read the review.", name="instruction", trainable=True,
                           description="the labeller's instruction", constraint=mentions_review)
 
@@ -55,7 +56,7 @@ def make_run(run_dir: Path, steps: int = 4, **trainer_options: Any) -> Any:
             return 1.0, "Correct."
         return 0.0, f"Wrong: answered {output!r}, expected {example['label']}."
 
-    opt = OptoPrime([instruction], llm=ScriptedLLM(optimizer_script()), memory_size=2)
+    opt = OptoPrime([instruction], llm=ScriptedLLM(optimizer_script()), memory_size=2, **(optimizer_options or {}))
     trainer = Trainer(agent, opt, DATA[:4], DATA[4:], metric=metric, batch_size=2, steps=steps, run_dir=run_dir,
                       progress=False, **trainer_options)
     return trainer.fit()

@@ -112,3 +112,11 @@ def test_after_run_never_fails_a_finished_run(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setitem(sys.modules, "mlflow", None)  # as if MLflow were not installed
     assert after_run(run) == run / "report.html"
     assert "pip install 'optotrace[mlflow]'" in capsys.readouterr().err
+
+
+def test_candidates_scored_in_a_step_are_listed_with_the_best_marked(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    make_run(run, steps=2, optimizer_options={"num_candidates": 3})
+    page = write_report(run).read_text(encoding="utf-8")
+    assert "<b>candidates</b><table class='records'>" in page and "class='best-row'" in page
+    assert "<th>score</th>" in page
