@@ -16,14 +16,19 @@ app.add_typer(optibench, name="optibench")
 
 
 def _problems(data: str | None, answer_field: str | None, question_field: str, limit: int | None) -> list[Any]:
+    from optotrace.benchmarks.errors import DataSourceError
     from optotrace.benchmarks.loaders import load_objective_benchmark, load_optibench
 
-    if answer_field:
-        if not data:
-            raise typer.BadParameter("--answer-field needs --data (an objective-only JSON/JSONL file)")
-        items = load_objective_benchmark(data, question_field=question_field, answer_field=answer_field)
-    else:
-        items = load_optibench(data)
+    try:
+        if answer_field:
+            if not data:
+                raise typer.BadParameter("--answer-field needs --data (an objective-only JSON/JSONL file)")
+            items = load_objective_benchmark(data, question_field=question_field, answer_field=answer_field)
+        else:
+            items = load_optibench(data)
+    except DataSourceError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     for issue in items.issues:
         typer.echo(f"skipped {issue}", err=True)
     return list(items)[:limit] if limit else list(items)

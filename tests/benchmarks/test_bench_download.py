@@ -117,3 +117,12 @@ def test_optibench_path_and_explicit_paths_still_win(fresh_clone: Path, tmp_path
     monkeypatch.setenv("OPTIBENCH_PATH", str(own))
     assert [p.index for p in load_optibench()] == [7]
     assert not fresh_clone.exists()
+
+
+def test_offline_eval_says_what_to_download(fresh_clone: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from optotrace.cli import app
+
+    monkeypatch.setenv("OPTOTRACE_OPTIBENCH_BASE_URL", "http://127.0.0.1:9/data")
+    result = CliRunner().invoke(app, ["optibench", "eval", "--model", "scripted", "--limit", "1"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "http://127.0.0.1:9/data/OptiBench.json" in result.output
