@@ -12,6 +12,8 @@ from report_support import make_run
 
 from optotrace.reports import write_report
 
+pytestmark = pytest.mark.xdist_group("chromium")  # one worker installs (if needed) and drives Chromium
+
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
