@@ -23,7 +23,9 @@ def shared_data_dir() -> Path | None:
 
 
 def default_source(filename: str = "OptiBench.json") -> str:
-    """`OPTIBENCH_PATH` when set, else the copy in ../shared; a clear error when neither exists."""
+    """`OPTIBENCH_PATH` when set, else the copy in ../shared, else the pinned download from the ReSocratic
+    repository in the cache (fetched once, checked by sha256). Offline, the error names the URL to download
+    and where to put the file."""
     env = os.environ.get(ENV_VAR)
     if env:
         if "://" in env:
@@ -37,10 +39,12 @@ def default_source(filename: str = "OptiBench.json") -> str:
     shared = shared_data_dir()
     if shared is not None and (shared / filename).is_file():
         return str(shared / filename)
+    from optotrace.benchmarks.download import PINNED, cached_file
+
+    if filename in PINNED:
+        return str(cached_file(filename))
     raise DataSourceError(
-        f"no OptiBench data found: set {ENV_VAR} to a path or URL of {filename} "
-        "(e.g. https://raw.githubusercontent.com/yangzhch6/ReSocratic/main/data/OptiBench.json), "
-        "or pass the source explicitly"
+        f"no OptiBench data found: set {ENV_VAR} to a path or URL of {filename}, or pass the source explicitly"
     )
 
 

@@ -43,3 +43,6 @@ def demo(
     typer.echo(f"validation accuracy after:  {out['after']:.0%}")
     typer.echo(f"best instruction: {out['instruction']!r}")
     typer.echo(f"run written to {out['run_dir']}  (see: optotrace runs show {out['run_dir']})")
+    from optotrace.cli.run_report import after_run
+
+    after_run(out["run_dir"])

@@ -248,3 +248,6 @@ def train_cmd(
 
     write_report(summary.run_dir)
     typer.echo(json.dumps(line))
+    from optotrace.cli.run_report import after_run
+
+    after_run(Path(root) / "train", err=True)

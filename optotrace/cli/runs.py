@@ -31,10 +31,50 @@ def _read_json(path: Path) -> Any:
         fail(f"{path} is damaged (not valid JSON: {exc}); restore it or rerun the training")
 
 
+COLUMNS = (  # (header, history key, priority: lower shows first at narrow widths)
+    ("step", "step", 0), ("epoch", "epoch", 9), ("train", "train_score", 1), ("val", "val_score", 2),
+    ("best", "best_score", 3), ("applied", "applied", 5), ("rejected", "rejected", 6), ("errors", "errors", 7),
+    ("tokens", "tokens", 4), ("cost $", "cost_usd", 8), ("s", "seconds", 10),
+    ("best at", "best_step", 11),
+)
+
+
+def _cell(key: str, value: Any) -> str:
+    if key == "cost_usd":
+        return f"{value or 0:.4f}"
+    if key == "tokens" and isinstance(value, int) and value >= 100_000:
+        return f"{value / 1000:.0f}k"
+    return _fmt(value)
+
+
+def choose_columns(history: list[dict[str, Any]], width: int | None) -> list[tuple[str, str]]:
+    """The columns that fit in `width` characters (all of them when None), most useful first, shown in
+    their usual order; extra numeric fields a newer Trainer writes come last (and only with --wide)."""
+    known = {key for _, key, _ in COLUMNS}
+    extra = [k for h in history for k, v in h.items() if k not in known and isinstance(v, (int, float))
+             and not isinstance(v, bool)]
+    columns = [(head, key, prio) for head, key, prio in COLUMNS]
+    columns += [(k, k, 20 + i) for i, k in enumerate(dict.fromkeys(extra))]
+    if width is None:
+        return [(h, k) for h, k, _ in columns]
+    chosen: set[str] = set()
+    used = 1  # the table's left border
+    for head, key, _ in sorted(columns, key=lambda c: c[2]):
+        need = max([len(head)] + [len(_cell(key, h.get(key))) for h in history]) + 3
+        if key in extra:
+            continue
+        if used + need > width:
+            break  # the most useful columns, in order: a narrow terminal loses the least useful ones
+        chosen.add(key)
+        used += need
+    return [(h, k) for h, k, _ in columns if k in chosen]
+
+
 @runs.command("show")
 def show(
     run_dir: Path = typer.Argument(..., help="a run directory (with state.json)"),
     values: bool = typer.Option(True, "--values/--no-values", help="print the best parameter values"),
+    wide: bool = typer.Option(False, "--wide", help="every column, however wide the terminal"),
 ) -> None:
     """Per-step scores, updates, tokens and cost; the best step and its parameters."""
     from rich.console import Console
@@ -47,16 +87,22 @@ def show(
     state = _read_json(state_path)
     if not isinstance(state, dict):
         fail(f"{state_path} is not a run state (a JSON object); restore it or rerun the training")
+    raw_history = state.get("history")
+    history = [h for h in (raw_history if isinstance(raw_history, list) else []) if isinstance(h, dict)]
     console = Console()
-    table = Table(title=f"run {run_dir}")
-    for col in ("step", "epoch", "train", "val", "best", "applied", "rejected", "errors", "tokens", "cost $", "s"):
-        table.add_column(col, justify="right")
-    history = state.get("history")
-    for h in (h for h in (history if isinstance(history, list) else []) if isinstance(h, dict)):
-        table.add_row(*(_fmt(h.get(k)) for k in ("step", "epoch", "train_score", "val_score", "best_score",
-                                                 "applied", "rejected", "errors", "tokens")),
-                      f"{h.get('cost_usd') or 0:.4f}", _fmt(h.get("seconds")))
+    columns = choose_columns(history, None if wide else console.width)
+    if wide:
+        console = Console(width=max(console.width, 1 + sum(
+            max([len(head)] + [len(_cell(key, h.get(key))) for h in history]) + 3 for head, key in columns)))
+    table = Table(title=f"run {run_dir}", title_justify="left")
+    for head, _ in columns:
+        table.add_column(head, justify="right", min_width=len(head), no_wrap=True)
+    for h in history:
+        table.add_row(*(_cell(key, h.get(key)) for _, key in columns))
     console.print(table)
+    hidden = [head for head, _ in choose_columns(history, None) if head not in {c[0] for c in columns}]
+    if hidden:
+        console.print(f"(not shown at this width: {', '.join(hidden)}; --wide shows every column)")
     total_steps = state.get("total_steps")
     done = state.get("step", 0)
     status = "finished" if total_steps is not None and done >= total_steps else f"stopped after step {done}"
@@ -83,6 +129,38 @@ def show(
             text = text if isinstance(text, str) else json.dumps(text)
             console.print(f"  [bold]{name}[/bold] = {text if len(text) < 800 else text[:800] + ' ...'}", markup=True,
                           highlight=False)
-    for extra in ("metrics.jsonl", "learning_curve.png", "best_params.json"):
+    for extra in ("report.html", "metrics.jsonl", "learning_curve.png", "best_params.json"):
         if (run_dir / extra).exists():
             console.print(f"{extra}: {run_dir / extra}")
+
+
+@runs.command("report")
+def report(
+    run_dir: Path = typer.Argument(..., help="a run directory written by the Trainer"),
+    out: Path = typer.Option(None, "--out", help="where to write the report (default RUN_DIR/report.html)"),
+) -> None:
+    """Write one self-contained report.html of a run: curve, per-step diffs, feedback, reasoning, graph."""
+    from optotrace.reports import ReportError, write_report
+
+    try:
+        path = write_report(run_dir, out)
+    except ReportError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    typer.echo(f"report: {path}  ({path.stat().st_size // 1024 + 1} KiB; open file://{path.resolve()})")
+
+
+@runs.command("mlflow")
+def mlflow_cmd(
+    run_dir: Path = typer.Argument(..., help="a run directory written by the Trainer"),
+    tracking_uri: str = typer.Option(None, "--tracking-uri", help="default MLFLOW_TRACKING_URI, else ./mlruns"),
+    experiment: str = typer.Option(None, "--experiment", help="default OPTOTRACE_MLFLOW_EXPERIMENT, else optotrace"),
+) -> None:
+    """Log a finished run to MLflow: params, per-step metrics, report.html and best_params.json."""
+    from optotrace.reports import ReportError
+    from optotrace.reports.mlflow_log import log_run
+
+    try:
+        info = log_run(run_dir, tracking_uri=tracking_uri, experiment=experiment)
+    except ReportError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    typer.echo(f"logged to MLflow experiment {info['experiment']!r}, run {info['run_id']} ({info['tracking_uri']})")

@@ -98,3 +98,6 @@ def train(
     typer.echo(f"{out.get('example', example)}: score before {fmt(before)}, after {fmt(after)} "
                f"({out.get('steps')} steps)")
     typer.echo(f"run written to {out.get('run_dir')}  (see: optotrace runs show {out.get('run_dir')})")
+    from optotrace.cli.run_report import after_run
+
+    after_run(out.get("run_dir"))

@@ -121,6 +121,9 @@ def plot_learning_curve(records: list[Mapping[str, Any]], path: Path, initial: M
     if val_pts:
         ax.plot([s for s, _ in val_pts], [v for _, v in val_pts], marker="s", label="validation (after the step)")
     ax.set_xlabel("step")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole numbers: no 0.5 ticks
     ax.set_ylabel("score")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)

@@ -44,6 +44,8 @@ from optotrace.optimizers.evaluation import Evaluator, Outcome, default_input
 from optotrace.optimizers.progress import ScoreProgress
 from optotrace.optimizers.selection import choose_candidate
 from optotrace.optimizers.trainer_store import Checkpoints, short
+from optotrace.optimizers.graph_snapshot import save_step_graph
+from optotrace.optimizers.result_display import ResultDisplay
 
 log = logging.getLogger("optotrace.optimizers.trainer")
 
@@ -60,7 +62,7 @@ class HasNamedParameters(Protocol):
 
 
 @dataclass
-class TrainResult:
+class TrainResult(ResultDisplay):
     run_dir: Path | None
     initial_score: float | None
     final_score: float | None
@@ -179,6 +181,7 @@ class Trainer:
                 log.warning("%s", exc)
                 state = self._fresh_state(None)
                 state["stopped"] = "budget"
+            self._graph_step = state["step"]  # the first step this call runs
             bar = ScoreProgress(self.total_steps, state["step"], self.progress)
             try:
                 while not state.get("stopped") and state["step"] < self.total_steps and not self._reached(state):
@@ -205,6 +208,8 @@ class Trainer:
             opt.zero_feedback()
         outcomes = self.evaluator.run_batch(batch)
         self._backward(outcomes)
+        if self.checkpoints is not None and step == self._graph_step:  # the run report draws this step's graph
+            save_step_graph(self.checkpoints.dir, step + 1, outcomes)
         train_score = sum(o.score for o in outcomes) / len(outcomes)
         if self.val is None and (state["best_score"] is None or train_score > state["best_score"]):
             state["best_score"], state["best_step"] = train_score, step  # params before this update

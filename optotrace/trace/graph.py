@@ -10,6 +10,8 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from optotrace.trace.display import GraphDisplay
+
 if TYPE_CHECKING:
     from optotrace.trace.nodes import Node, ParameterNode
 
@@ -30,10 +32,13 @@ def _node_id(n: Node) -> int:
     return n.id
 
 
-class Upstream:
+class Upstream(GraphDisplay):
     """The ancestors of one output, computed once per backward call and shared by its feedback items."""
 
     __slots__ = ("output", "nodes", "_ids")
+
+    def _display_output(self) -> Node:
+        return self.output
 
     def __init__(self, output: Node) -> None:
         self.output = output

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from optotrace.trace.context import _READS, _TRACING, next_id
+from optotrace.trace.display import GraphDisplay
 from optotrace.trace.errors import ExecutionError
 from optotrace.trace.operators import NodeOperators
 
@@ -35,7 +36,7 @@ def preview(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-class Node(NodeOperators):
+class Node(NodeOperators, GraphDisplay):
     """A value in the graph. `==`/`!=` return plain bools (identity against another node, the data
     against anything else) and hashing is by identity, so nodes work as dict keys and list members."""
 

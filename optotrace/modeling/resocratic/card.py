@@ -94,6 +94,7 @@ def write_histogram(path: str | os.PathLike[str], samples: list[dict[str, Any]])
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
     for ax, key, label in ((axes[0], "n_variables", "variables"), (axes[1], "n_constraints", "constraints")):
@@ -103,6 +104,8 @@ def write_histogram(path: str | os.PathLike[str], samples: list[dict[str, Any]])
         else:
             ax.text(0.5, 0.5, "no kept samples", ha="center", va="center", transform=ax.transAxes)
         ax.set_xlabel(f"number of {label}")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel("samples")
     fig.suptitle("Problem sizes of the kept samples")
     fig.tight_layout()
