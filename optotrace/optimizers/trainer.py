@@ -41,11 +41,11 @@ from optotrace.optimizers.base import collect_parameters, stable_names
 from optotrace.optimizers.contract import CandidateOptimizer, StepContext, StepResult, TrainableOptimizer
 from optotrace.optimizers.errors import TrainerError
 from optotrace.optimizers.evaluation import Evaluator, Outcome, default_input
+from optotrace.optimizers.graph_snapshot import save_step_graph
 from optotrace.optimizers.progress import ScoreProgress
+from optotrace.optimizers.result_display import ResultDisplay
 from optotrace.optimizers.selection import choose_candidate
 from optotrace.optimizers.trainer_store import Checkpoints, short
-from optotrace.optimizers.graph_snapshot import save_step_graph
-from optotrace.optimizers.result_display import ResultDisplay
 
 log = logging.getLogger("optotrace.optimizers.trainer")
 
