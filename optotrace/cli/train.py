@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import inspect
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -51,7 +52,7 @@ def load_example(path: Path) -> ModuleType:
 
 
 def run_example(name: str, model: str | None, steps: int | None, run_dir: str | None, base_url: str | None = None,
-                resume: bool = False) -> dict[str, Any]:
+                resume: bool = False, optimizer_model: str | None = None) -> dict[str, Any]:
     path = find_example(name)
     module = load_example(path)
     kwargs: dict[str, Any] = {"model": model, "steps": steps, "run_dir": run_dir or f"runs/{path.stem}"}
@@ -59,6 +60,13 @@ def run_example(name: str, model: str | None, steps: int | None, run_dir: str | 
         from optotrace.llm import get_llm
 
         kwargs["llm"] = get_llm(model, base_url=base_url)
+    if optimizer_model:  # the optimizer's own model; the workflow keeps `model`
+        from optotrace.llm import get_llm
+
+        workflow_llm = kwargs.get("llm") or get_llm(model)
+        kwargs["llm"] = get_llm(optimizer_model)
+        if "agent_llm" in inspect.signature(module.main).parameters:
+            kwargs["agent_llm"] = workflow_llm
     if resume:
         kwargs["resume"] = True
     return module.main(**kwargs)
@@ -72,9 +80,11 @@ def train(
     run_dir: str = typer.Option(None, "--run-dir", help="where the run is written (default runs/EXAMPLE)"),
     base_url: str = typer.Option(None, "--base-url", help="an OpenAI-compatible endpoint for openai:MODEL"),
     resume: bool = typer.Option(False, "--resume", help="continue the run in --run-dir from its last step"),
+    optimizer_model: str = typer.Option(None, "--optimizer-model", help="the optimizer's LLM spec, e.g. "
+                                        "local:qwen1.5b (default: --model)"),
 ) -> None:
     """Optimize an example's parameters and print the scores before and after."""
-    out = run_example(example, model, steps, run_dir, base_url, resume)
+    out = run_example(example, model, steps, run_dir, base_url, resume, optimizer_model)
     before, after = out.get("before"), out.get("after")
     fmt = (lambda v: "n/a" if v is None else f"{v:.3f}")  # noqa: E731
     typer.echo(f"{out.get('example', example)}: score before {fmt(before)}, after {fmt(after)} "
