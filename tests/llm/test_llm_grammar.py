@@ -16,6 +16,7 @@ from optotrace.llm import get_llm
 from optotrace.llm.backends.formats import response_format
 from optotrace.llm.grammar import ANY_VALUE, GrammarError, compile_grammar, grammar_schema
 from optotrace.llm.results import Request
+from optotrace.llm.structured import with_schema_hint
 from optotrace.modeling.spec import ModelSpec
 from optotrace.optimizers.schema import VariableSpec, suggestion_model
 
@@ -112,13 +113,14 @@ def test_llama_cpp_alone_fails_on_the_modelspec_schema() -> None:
         json_schema_to_gbnf(json.dumps(ModelSpec.model_json_schema()))
 
 
-def _replies(llm: Any, schema: dict[str, Any], prompt: str, n: int) -> list[str]:
+def _replies(llm: Any, schema: dict[str, Any], prompt: str, temperatures: list[float]) -> list[str]:
+    messages = with_schema_hint([{"role": "user", "content": prompt}], schema)  # what LLM.complete sends
     texts = []
-    for seed in range(n):
+    for seed, temperature in enumerate(temperatures):
         request = Request(
-            messages=[{"role": "user", "content": prompt}],
-            temperature=1.0,
-            max_tokens=768,
+            messages=messages,
+            temperature=temperature,
+            max_tokens=1024,
             seed=seed,
             schema=schema,
             schema_name="reply",
@@ -128,22 +130,27 @@ def _replies(llm: Any, schema: dict[str, Any], prompt: str, n: int) -> list[str]
 
 
 @needs_llama
+@pytest.mark.slow
 @pytest.mark.xdist_group("llama_server")
 @pytest.mark.parametrize(
-    ("name", "prompt"),
+    ("name", "prompt", "temperatures"),
     [
-        ("ModelSpec", "Model: maximise 3x + 2y subject to x + y <= 4, x, y >= 0. Reply with the model."),
+        # the prompt asks for the wrong shape outright (what the 0.5B model wrote without a grammar)
+        ("SpecAnswer", 'Reply with exactly {"spec": "Model"}.', [0.0]),
         (
             "OptoPrime step",
             "The instruction 'Read.' makes the model answer in sentences. Improve the variables.",
+            [0.0, 0.8],
         ),
     ],
 )
-def test_the_embedded_model_cannot_reply_in_the_wrong_shape(name: str, prompt: str) -> None:
+def test_the_embedded_model_cannot_reply_in_the_wrong_shape(
+    name: str, prompt: str, temperatures: list[float]
+) -> None:
     try:
         llm = get_llm("local:smollm2", cache=False, n_threads=1)
     except Exception as exc:
         pytest.skip(f"embedded model unavailable: {exc}")
     schema = SCHEMAS[name]
-    for text in _replies(llm, schema, prompt, 3):  # temperature 1: free sampling, only the grammar holds it
+    for text in _replies(llm, schema, prompt, temperatures):
         jsonschema.validate(json.loads(text), schema)
