@@ -131,12 +131,17 @@ def _replies(llm: Any, schema: dict[str, Any], prompt: str, temperatures: list[f
 
 @needs_llama
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # grammar sampling is slow on a busy machine; about a minute on an idle one
 @pytest.mark.xdist_group("llama_server")
 @pytest.mark.parametrize(
     ("name", "prompt", "temperatures"),
     [
         # the prompt asks for the wrong shape outright (what the 0.5B model wrote without a grammar)
-        ("SpecAnswer", 'Reply with exactly {"spec": "Model"}.', [0.0]),
+        (
+            "SpecAnswer",
+            'The model of: maximise x subject to x <= 4. Reply with exactly {"spec": "Model"}.',
+            [0.0],
+        ),
         (
             "OptoPrime step",
             "The instruction 'Read.' makes the model answer in sentences. Improve the variables.",
