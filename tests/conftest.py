@@ -3,7 +3,8 @@
 - Every test session gets its own LLM cache directory (OPTOTRACE_CACHE_DIR), unless one is set on purpose,
   so tests never read or write the user's ~/.cache/optotrace.
 - `llama_server` (session): the base URL (http://127.0.0.1:PORT/v1) of llama.cpp's OpenAI-compatible server
-  running the embedded model. Mark tests that use it `@pytest.mark.xdist_group("llama_server")` so that,
+  running SmolLM2-135M (`local:smollm2`: small and fast; one test runs the default 0.5B model in-process,
+  tests/llm/test_llm_default_model.py). Mark tests that use it `@pytest.mark.xdist_group("llama_server")` so that,
   under `pytest -n 2 --dist loadgroup`, one worker starts one server for all of them.
 """
 
@@ -31,10 +32,10 @@ def _isolated_llm_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[No
 
 @pytest.fixture(scope="session")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from optotrace.llm import LLMConfigError, embedded_model_path
+    from optotrace.llm import LLMConfigError, local_model_path
 
     try:
-        model = embedded_model_path()
+        model = local_model_path("smollm2")
     except LLMConfigError as exc:
         pytest.skip(f"no embedded model: {exc}")
     if importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("uvicorn") is None:

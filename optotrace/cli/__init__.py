@@ -33,7 +33,7 @@ def _root(
 
 def _register() -> None:
     # Command groups; each module adds its commands to `app` or returns a sub-app.
-    from optotrace.cli import demo, optibench, resocratic, runs, train  # noqa: F401
+    from optotrace.cli import demo, models, optibench, resocratic, runs, train  # noqa: F401
 
 
 _register()

@@ -3,6 +3,7 @@ model and prints the validation accuracy before and after, and where the run was
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import typer
@@ -32,17 +33,26 @@ def demo(
                                 help=f"where the run is written (default {DEFAULT_RUN_DIR}, or {DEFAULT_RUN_DIR}-2, "
                                      "... when an earlier demo is there)"),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace an earlier run in --run-dir"),
+    optimizer_model: str = typer.Option(None, "--optimizer-model", help="the optimizer's LLM spec, e.g. "
+                                        "local:qwen1.5b (default: --model)"),
 ) -> None:
     """Run the prompt-optimization example and print the before and after scores."""
     from optotrace.cli.train import run_example
 
     target = run_dir or fresh_run_dir(DEFAULT_RUN_DIR)
-    typer.echo(f"optimizing the review classifier's instruction with {model} ...")
-    out = run_example("prompt", model, steps, target, overwrite=overwrite, resumable=False)
+    who = f"{model}, optimizer {optimizer_model}" if optimizer_model else model
+    typer.echo(f"optimizing the review classifier's instruction with {who} ...")
+    t0 = time.perf_counter()
+    out = run_example("prompt", model, steps, target, overwrite=overwrite, resumable=False,
+                      optimizer_model=optimizer_model)
     typer.echo(f"validation accuracy before: {out['before']:.0%}")
     typer.echo(f"validation accuracy after:  {out['after']:.0%}")
     typer.echo(f"best instruction: {out['instruction']!r}")
-    typer.echo(f"run written to {out['run_dir']}  (see: optotrace runs show {out['run_dir']})")
+    curve = Path(out["run_dir"]) / "learning_curve.png"
+    if curve.exists():
+        typer.echo(f"learning curve: {curve}")
+    typer.echo(f"run written to {out['run_dir']} in {time.perf_counter() - t0:.0f} s  "
+               f"(see: optotrace runs show {out['run_dir']})")
     from optotrace.cli.run_report import after_run
 
     after_run(out["run_dir"])

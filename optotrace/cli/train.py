@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import inspect
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -62,7 +63,8 @@ def default_run_dir(name: str) -> str:
 
 
 def run_example(name: str, model: str | None, steps: int | None, run_dir: str | None, base_url: str | None = None,
-                resume: bool = False, overwrite: bool = False, resumable: bool = True) -> dict[str, Any]:
+                resume: bool = False, overwrite: bool = False, resumable: bool = True,
+                optimizer_model: str | None = None) -> dict[str, Any]:
     path = find_example(name)
     if steps is not None and steps < 1:
         fail(f"--steps {steps}: give a positive number of steps")
@@ -75,6 +77,13 @@ def run_example(name: str, model: str | None, steps: int | None, run_dir: str | 
         from optotrace.llm import get_llm
 
         kwargs["llm"] = get_llm(model, base_url=base_url)
+    if optimizer_model:  # the optimizer's own model; the workflow keeps `model`
+        from optotrace.llm import get_llm
+
+        workflow_llm = kwargs.get("llm") or get_llm(model)
+        kwargs["llm"] = get_llm(optimizer_model)
+        if "agent_llm" in inspect.signature(module.main).parameters:
+            kwargs["agent_llm"] = workflow_llm
     if resume:
         kwargs["resume"] = True
     return module.main(**kwargs)
@@ -89,10 +98,12 @@ def train(
     base_url: str = typer.Option(None, "--base-url", help="an OpenAI-compatible endpoint for openai:MODEL"),
     resume: bool = typer.Option(False, "--resume", help="continue the run in --run-dir from its last step"),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace an earlier run in --run-dir"),
+    optimizer_model: str = typer.Option(None, "--optimizer-model", help="the optimizer's LLM spec, e.g. "
+                                        "local:qwen1.5b (default: --model)"),
 ) -> None:
     """Optimize an example's parameters and print the scores before and after. An earlier run in --run-dir is
     continued with --resume or replaced with --overwrite; without either the command refuses to touch it."""
-    out = run_example(example, model, steps, run_dir, base_url, resume, overwrite)
+    out = run_example(example, model, steps, run_dir, base_url, resume, overwrite, optimizer_model=optimizer_model)
     before, after = out.get("before"), out.get("after")
     fmt = (lambda v: "n/a" if v is None else f"{v:.3f}")  # noqa: E731
     typer.echo(f"{out.get('example', example)}: score before {fmt(before)}, after {fmt(after)} "

@@ -1,7 +1,7 @@
 """optotrace.llm: one client over openai, litellm and the embedded local model.
 
     from optotrace.llm import get_llm
-    llm = get_llm("openai:gpt-4o-mini")            # or "local", "litellm:anthropic/...", "scripted:replies.jsonl"
+    llm = get_llm("openai:gpt-4o-mini")            # or "local", "local:smollm2", "litellm:anthropic/...", "scripted:replies.jsonl"
     reply = llm.complete("Name a prime.", response_model=Answer)
     reply.parsed, reply.cached, llm.usage
 
@@ -10,7 +10,7 @@ Heavy libraries (openai, litellm, llama-cpp-python) load only when their backend
 
 from optotrace.llm.backends.scripted import ScriptedLLM
 from optotrace.llm.base import LLM
-from optotrace.llm.embedded import embedded_model_path
+from optotrace.llm.embedded import embedded_model_path, local_model_path
 from optotrace.llm.errors import (
     BudgetExceeded,
     LLMConfigError,
@@ -40,4 +40,5 @@ __all__ = [
     "budget_phase",
     "embedded_model_path",
     "get_llm",
+    "local_model_path",
 ]

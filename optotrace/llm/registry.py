@@ -1,6 +1,6 @@
 """get_llm(spec, **options): one entry point for every backend.
 
-Specs: "local" (or "local:PATH.gguf"), "openai:MODEL", "litellm:PROVIDER/MODEL", "scripted" (options
+Specs: "local" (the default embedded model; "local:smollm2", "local:qwen1.5b" or "local:PATH.gguf"), "openai:MODEL", "litellm:PROVIDER/MODEL", "scripted" (options
 replies=, rules=, fn=) or "scripted:PATH.jsonl". No spec: OPTOTRACE_MODEL, else "local".
 """
 
@@ -14,7 +14,7 @@ from optotrace.llm.base import LLM
 from optotrace.llm.errors import LLMConfigError
 
 SPEC_FORMS = (
-    "'local', 'local:PATH.gguf', 'openai:MODEL', 'litellm:PROVIDER/MODEL', 'scripted', 'scripted:PATH.jsonl'"
+    "'local', 'local:NAME' (qwen0.5b, qwen1.5b, smollm2), 'local:PATH.gguf', 'openai:MODEL', 'litellm:PROVIDER/MODEL', 'scripted', 'scripted:PATH.jsonl'"
 )
 
 

@@ -1,4 +1,5 @@
-"""The embedded model in-process (llama-cpp-python): loaded once, real tokenizer, structured replies."""
+"""An embedded model in-process (llama-cpp-python, SmolLM2 for speed): loaded once, real tokenizer, structured
+replies."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ class Pet(BaseModel):
 @pytest.fixture(scope="module")
 def local():
     try:
-        return get_llm("local", **OPTIONS)
+        return get_llm("local:smollm2", **OPTIONS)
     except Exception as exc:  # no weights: say so instead of failing obscurely
         pytest.skip(f"embedded model unavailable: {exc}")
 
@@ -53,7 +54,7 @@ def test_plain_chat_and_its_tokenizer(local) -> None:
 
 
 def test_the_model_is_loaded_once(local) -> None:
-    other = get_llm("local", **OPTIONS)
+    other = get_llm("local:smollm2", **OPTIONS)
     assert other._loaded() is local._loaded()
-    assert local.spec == "local"
-    assert get_llm("local", cache=False).n_threads == (os.cpu_count() or 1)  # the default: every core
+    assert local.spec == "local:smollm2"
+    assert get_llm("local:smollm2", cache=False).n_threads == (os.cpu_count() or 1)  # the default: every core

@@ -25,7 +25,7 @@ def test_reso_tiny_run_with_the_embedded_model(tmp_path: Path) -> None:
     if importlib.util.find_spec("llama_cpp") is None:
         pytest.skip("llama-cpp-python is not installed (make install)")
     try:
-        llm = get_llm("local", cache=str(tmp_path / "cache.sqlite"))
+        llm = get_llm("local:smollm2", cache=str(tmp_path / "cache.sqlite"))
     except LLMConfigError as exc:
         pytest.skip(f"no embedded model: {exc}")
     plan = SynthesisPlan(n=2, linear_ratio=0.5, seeds_per_prompt=1, max_tokens=160, seed=11)

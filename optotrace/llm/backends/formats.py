@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from optotrace.llm.errors import LLMConfigError
+from optotrace.llm.grammar import grammar_schema
 from optotrace.llm.structured import strict_schema
 
 MODES = ("auto", "json_schema", "json_object", "json_object_schema", "none")
@@ -27,8 +28,8 @@ def response_format(mode: str, schema: dict[str, Any], name: str | None) -> dict
         return None
     if mode == "json_object":
         return {"type": "json_object"}
-    if mode == "json_object_schema":
-        return {"type": "json_object", "schema": schema}
+    if mode == "json_object_schema":  # llama.cpp servers compile it to a grammar: send the subset they support
+        return {"type": "json_object", "schema": grammar_schema(schema)}
     strict = strict_schema(schema)
     safe_name = re.sub(r"[^A-Za-z0-9_-]", "_", name or "reply")[:64]
     return {

@@ -1,6 +1,6 @@
 """local — the embedded model run in-process by llama-cpp-python.
 
-The model is loaded once per process (per file and context size), lazily on first use, with as many threads
+A structured request is held to its schema by a GBNF grammar (grammar.py). The model is loaded once per process (per file and context size), lazily on first use, with as many threads
 as the machine has cores. llama.cpp contexts are not thread-safe, so calls into one model take its lock.
 """
 
@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from optotrace.llm.base import LLM
-from optotrace.llm.embedded import embedded_model_path
+from optotrace.llm.embedded import local_model_path
 from optotrace.llm.errors import LLMConfigError
+from optotrace.llm.grammar import compile_grammar
 from optotrace.llm.results import RawReply, Request
 from optotrace.llm.tokens import messages_tokens
 
@@ -74,13 +75,11 @@ class LocalLLM(LLM):
         default_max_tokens: int = DEFAULT_MAX_TOKENS,
         **options: Any,
     ) -> None:
-        self.model_path = Path(model_path).expanduser() if model_path else embedded_model_path()
-        if not self.model_path.is_file():
-            raise LLMConfigError(f"local model file {self.model_path} does not exist; pass a .gguf path")
+        self.model_path = local_model_path(model_path)
         self.n_ctx = int(n_ctx)
         self.n_threads = int(n_threads or os.cpu_count() or 1)
         self.default_max_tokens = default_max_tokens
-        options.setdefault("spec", "local" if model_path is None else f"local:{self.model_path}")
+        options.setdefault("spec", "local" if model_path is None else f"local:{model_path}")
         super().__init__(self.model_path.stem, **options)
 
     @property
@@ -109,7 +108,11 @@ class LocalLLM(LLM):
         if request.seed is not None:
             kwargs["seed"] = request.seed
         if request.schema is not None:
-            kwargs["response_format"] = {"type": "json_object", "schema": request.schema}
+            # our own grammar, not response_format: llama-cpp-python falls back to free JSON when its
+            # conversion fails; compile_grammar raises instead
+            from llama_cpp import LlamaGrammar
+
+            kwargs["grammar"] = LlamaGrammar.from_string(compile_grammar(request.schema), verbose=False)
         loaded = self._loaded()
         with loaded.lock:
             resp = loaded.model.create_chat_completion(**kwargs)
