@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from optotrace.benchmarks.grading.grade import close_rel
 from optotrace.benchmarks.runner.record import ProblemRecord
+from optotrace.modeling.grading import close_rel
 
 # Items checked by hand (the arithmetic is in each note). Keys: OptiBench index.
 NOTES: dict[int, str] = {

@@ -7,10 +7,10 @@ from collections.abc import Iterable
 
 from optotrace.benchmarks.errors import BenchmarkError
 from optotrace.benchmarks.loaders import load_reference
-from optotrace.benchmarks.problem import Problem
 from optotrace.benchmarks.runner.evaluate import default_run_dir, evaluate
 from optotrace.benchmarks.runner.settings import EvalSettings
 from optotrace.benchmarks.runner.summary import RunSummary
+from optotrace.modeling.problem import Problem
 
 
 def reference_program(problem: Problem) -> str:

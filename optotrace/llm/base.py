@@ -1,15 +1,13 @@
-"""`LLM`: the one client interface. Cache, budgets, retries, structured output and usage live here, once;
-a backend implements only `_raw` (one request -> one RawReply), optionally `_araw`, and `count_tokens`."""
+"""`LLM`: the one client interface. Cache, budgets, retries, structured output and usage are applied here, once
+(each job's details in its own module: reservation, structured, client_copy, cache, usage); a backend
+implements only `_raw` (one request -> one RawReply), optionally `_araw`, and `count_tokens`."""
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
-import copy
 import logging
 import os
-import threading
-import types
 import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -19,18 +17,19 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from optotrace.llm import run_budget, structured
+from optotrace.llm import structured
 from optotrace.llm.cache import CompletionCache, cache_key, resolve_cache_path
-from optotrace.llm.errors import BudgetExceeded, LLMError, StructuredOutputError
-from optotrace.llm.messages import normalize_messages
+from optotrace.llm.client_copy import copy_attribute, copy_client
+from optotrace.llm.errors import LLMError
+from optotrace.llm.messages import batch_kwargs, normalize_messages
 from optotrace.llm.pricing import cost_usd, price_per_token
+from optotrace.llm.reservation import Reservation
 from optotrace.llm.results import Completion, RawReply, Request, Usage
 from optotrace.llm.retry import RetryPolicy, acall_with_retries, call_with_retries, classify
-from optotrace.llm.tokens import heuristic_tokens, messages_tokens
+from optotrace.llm.tokens import heuristic_tokens
 from optotrace.llm.usage import UsageTotals, UsageTracker
 
 log = logging.getLogger("optotrace.llm")
-_LOCK, _RLOCK = type(threading.Lock()), type(threading.RLock())
 Messages = str | Sequence[dict[str, Any]]
 
 
@@ -186,7 +185,7 @@ class LLM(ABC):
         """Run a batch on at most `concurrency` threads; results in the order of `requests`.
         Each request is a messages list (or string) or a dict of `complete` keyword arguments. With
         `return_exceptions=True` a failed request yields its exception in place instead of raising."""
-        calls = [_as_kwargs(r) for r in requests]
+        calls = [batch_kwargs(r) for r in requests]
         if not calls:
             return []
         pool = ThreadPoolExecutor(
@@ -214,34 +213,19 @@ class LLM(ABC):
                 return await self.acomplete(**kw)
 
         return list(
-            await asyncio.gather(*(one(_as_kwargs(r)) for r in requests), return_exceptions=return_exceptions)
+            await asyncio.gather(*(one(batch_kwargs(r)) for r in requests), return_exceptions=return_exceptions)
         )
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.spec}>"
 
     def __deepcopy__(self, memo: dict[int, Any]) -> LLM:
-        """A client to run beside this one (a deep-copied agent holds one). The copy shares the usage tracker
-        and its budgets (so copies cannot multiply a budget, and `usage` counts the calls of all of them), the
-        cache file (through its own SQLite connection) and a loaded local model; it gets its own HTTP clients
-        and locks, and its own copy of everything else (a ScriptedLLM's remaining replies and `requests`)."""
-        new = object.__new__(type(self))
-        memo[id(self)] = new
-        for name, value in vars(self).items():
-            setattr(new, name, self._copy_attribute(name, value, memo))
-        return new
+        """A client to run beside this one (a deep-copied agent holds one); see client_copy for what it shares."""
+        return copy_client(self, memo)
 
     def _copy_attribute(self, name: str, value: Any, memo: dict[int, Any]) -> Any:
         """What a deep copy gets for attribute `name`; a backend overrides it for what it must not share."""
-        if name == "_tracker" or isinstance(value, types.ModuleType):
-            return value
-        if isinstance(value, CompletionCache):
-            return value if str(value.path) == ":memory:" else CompletionCache(value.path)
-        if isinstance(value, _LOCK):
-            return threading.Lock()
-        if isinstance(value, _RLOCK):
-            return threading.RLock()
-        return copy.deepcopy(value, memo)
+        return copy_attribute(name, value, memo)
 
     # -- the pipeline ----------------------------------------------------------------------------------------
     def _complete_or_error(self, kw: dict[str, Any], return_exceptions: bool) -> Any:
@@ -296,12 +280,6 @@ class LLM(ABC):
         return Completion(hit["text"], hit["model"], usage, parsed, perf_counter() - t0, cached=True,
                           finish_reason=hit.get("finish_reason"))
 
-    def _estimate(self, request: Request) -> tuple[int, float]:
-        """Tokens and cost to reserve: the prompt's, plus max_tokens of completion when a cap is given."""
-        prompt = messages_tokens(request.messages, self.count_tokens)
-        completion = request.max_tokens or 0
-        return prompt + completion, cost_usd(self.price, prompt, completion)
-
     def _wrap(self, exc: Exception) -> LLMError:
         return classify(exc, credentials_hint=self.credentials_hint)
 
@@ -315,13 +293,7 @@ class LLM(ABC):
         return usage
 
     def _send(self, request: Request) -> tuple[RawReply, Usage, int]:
-        request, admission = run_budget.admit_request(request, self.count_tokens)  # the run's budget, if any
-        tokens, cost = self._estimate(request)
-        try:
-            self._tracker.reserve(tokens, cost)
-        except BudgetExceeded:
-            run_budget.cancel_request(admission)
-            raise
+        held = Reservation(request, self._tracker, self.count_tokens, self.price)
         attempts = 0
         raw: RawReply | None = None
 
@@ -329,25 +301,18 @@ class LLM(ABC):
             nonlocal attempts
             attempts += 1
             try:
-                return self._raw(request)
+                return self._raw(held.request)
             except Exception as exc:
                 raise self._wrap(exc) from exc
 
         try:
             raw = call_with_retries(once, self.retry_policy)
         finally:
-            self._tracker.release(tokens, cost)
-            run_budget.settle_request(admission, raw, self.price)
+            held.release(raw)
         return raw, self._account(raw), attempts
 
     async def _asend(self, request: Request) -> tuple[RawReply, Usage, int]:
-        request, admission = run_budget.admit_request(request, self.count_tokens)  # the run's budget, if any
-        tokens, cost = self._estimate(request)
-        try:
-            self._tracker.reserve(tokens, cost)
-        except BudgetExceeded:
-            run_budget.cancel_request(admission)
-            raise
+        held = Reservation(request, self._tracker, self.count_tokens, self.price)
         attempts = 0
         raw: RawReply | None = None
 
@@ -355,49 +320,20 @@ class LLM(ABC):
             nonlocal attempts
             attempts += 1
             try:
-                return await self._araw(request)
+                return await self._araw(held.request)
             except Exception as exc:
                 raise self._wrap(exc) from exc
 
         try:
             raw = await acall_with_retries(once, self.retry_policy)
         finally:
-            self._tracker.release(tokens, cost)
-            run_budget.settle_request(admission, raw, self.price)
+            held.release(raw)
         return raw, self._account(raw), attempts
 
     def _check(
         self, request: Request, raw: RawReply, response_model: type[BaseModel] | None, *, final: bool
     ) -> tuple[BaseModel | None, Request | None]:
-        """(parsed, None) when the reply is usable; (None, repair request) for one repair round; raises
-        StructuredOutputError when the repair round's reply fails too."""
-        if response_model is None or request.schema is None:
-            return None, None
-        parsed, errors = structured.parse_reply(raw.text, response_model)
-        if not errors:
-            return parsed, None
-        if final:
-            raise StructuredOutputError(
-                f"the reply from {self.spec} does not match {response_model.__name__} even after a repair "
-                f"round: {'; '.join(errors[:5])}. Use a stronger model, simplify the schema, or inspect .raw.",
-                raw=raw.text,
-                errors=errors,
-            )
-        log.info(
-            "reply does not match %s (%s); asking %s to repair it",
-            response_model.__name__,
-            errors[0],
-            self.spec,
-        )
-        messages = structured.repair_messages(request.messages, raw.text, errors, request.schema)
-        return None, Request(
-            messages,
-            request.temperature,
-            request.max_tokens,
-            request.seed,
-            request.schema,
-            request.schema_name,
-        )
+        return structured.check_reply(self.spec, request, raw, response_model, final=final)
 
     def _finish(
         self, key: str | None, raw: RawReply, usage: Usage, parsed: BaseModel | None, t0: float, attempts: int
@@ -420,13 +356,3 @@ class LLM(ABC):
             finish_reason=raw.finish_reason,
         )
 
-
-def _as_kwargs(request: Messages | dict[str, Any]) -> dict[str, Any]:
-    if isinstance(request, dict) and "messages" in request:
-        return dict(request)
-    if isinstance(request, dict):
-        raise LLMError(
-            f"a batch request dict needs a 'messages' key (got keys {sorted(request)}); pass a messages list, "
-            "a string, or a dict of complete() keyword arguments"
-        )
-    return {"messages": request}

@@ -1,4 +1,4 @@
-"""Normalising what callers pass as `messages`."""
+"""Normalising what callers pass as `messages` (and as one request of a batch)."""
 
 from __future__ import annotations
 
@@ -36,3 +36,15 @@ def last_user_message(messages: Sequence[Message]) -> str:
         if m["role"] == "user":
             return m["content"]
     return ""
+
+
+def batch_kwargs(request: str | Sequence[Any] | dict[str, Any]) -> dict[str, Any]:
+    """One request of `complete_many`: a messages list (or string), or a dict of `complete` keyword arguments."""
+    if isinstance(request, dict) and "messages" in request:
+        return dict(request)
+    if isinstance(request, dict):
+        raise LLMError(
+            f"a batch request dict needs a 'messages' key (got keys {sorted(request)}); pass a messages list, "
+            "a string, or a dict of complete() keyword arguments"
+        )
+    return {"messages": request}

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from optotrace.llm.errors import StructuredOutputError
 from optotrace.llm.prompts import render
 from optotrace.llm.replies import UNREADABLE, repair_load
-from optotrace.llm.results import Message
+from optotrace.llm.results import Message, RawReply, Request
+
+log = logging.getLogger("optotrace.llm")
 
 
 def schema_for(model: type[BaseModel]) -> dict[str, Any]:
@@ -60,6 +64,30 @@ def repair_messages(
     """The conversation for the repair round: the failed reply, then what was wrong with it."""
     note = render("repair", errors="\n".join(f"- {e}" for e in errors), schema=schema_text(schema))
     return [*messages, {"role": "assistant", "content": raw}, {"role": "user", "content": note}]
+
+
+def check_reply(
+    spec: str, request: Request, raw: RawReply, response_model: type[BaseModel] | None, *, final: bool
+) -> tuple[BaseModel | None, Request | None]:
+    """(parsed, None) when the reply is usable; (None, repair request) for one repair round; raises
+    StructuredOutputError when the repair round's reply (`final`) fails too. `spec` names the client."""
+    if response_model is None or request.schema is None:
+        return None, None
+    parsed, errors = parse_reply(raw.text, response_model)
+    if not errors:
+        return parsed, None
+    if final:
+        raise StructuredOutputError(
+            f"the reply from {spec} does not match {response_model.__name__} even after a repair "
+            f"round: {'; '.join(errors[:5])}. Use a stronger model, simplify the schema, or inspect .raw.",
+            raw=raw.text,
+            errors=errors,
+        )
+    log.info("reply does not match %s (%s); asking %s to repair it", response_model.__name__, errors[0], spec)
+    messages = repair_messages(request.messages, raw.text, errors, request.schema)
+    return None, Request(
+        messages, request.temperature, request.max_tokens, request.seed, request.schema, request.schema_name
+    )
 
 
 def strict_schema(schema: dict[str, Any]) -> dict[str, Any] | None:

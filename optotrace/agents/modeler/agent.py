@@ -21,8 +21,8 @@ from optotrace.agents.modeler.ops import make_ops, record_call, spec_reply_text
 from optotrace.agents.modeler.outcome import Outcome
 from optotrace.agents.modeler.replies import SpecAnswer
 from optotrace.agents.prompts import load
-from optotrace.benchmarks.answer import AgentResult
-from optotrace.benchmarks.problem import Problem
+from optotrace.modeling.answer import AgentResult
+from optotrace.modeling.problem import Problem
 
 Mode = Literal["code", "spec"]
 

@@ -28,7 +28,7 @@ class Outcome(BaseModel):
 
 def program_problem(ok: bool, stdout: str, stderr: str, failure: str | None, labels: list[str]) -> str | None:
     """None when the program's run is usable; else a short reason for the repair prompt."""
-    from optotrace.benchmarks.grading.extract import extract_values
+    from optotrace.modeling.printed_values import extract_values
 
     if not ok:
         tail = "\n".join(stderr.strip().splitlines()[-12:])

@@ -11,8 +11,8 @@ from typing import Any
 
 from optotrace.agents.modeler.agent import ModelerAgent
 from optotrace.agents.modeler.outcome import Outcome
-from optotrace.benchmarks.grading.grade import grade
-from optotrace.benchmarks.problem import Problem
+from optotrace.modeling.grading import grade
+from optotrace.modeling.problem import Problem
 
 
 @dataclass

@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from optotrace.benchmarks.grading.extract import Found, parse_number
-from optotrace.benchmarks.problem import Problem
 from optotrace.benchmarks.prompts import load
+from optotrace.modeling.printed_values import Found, parse_number
+from optotrace.modeling.problem import Problem
 
 _BOXED = re.compile(r"boxed\{(.*?)\}", re.DOTALL)
 _NUMBER = re.compile(r"-?\d+/?\.?\d*")  # the paper's pattern (after removing "$" and ",")

@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from optotrace.benchmarks.errors import BenchmarkError
-from optotrace.benchmarks.problem import Problem
 from optotrace.benchmarks.runner.pipeline import Extractor
 from optotrace.benchmarks.runner.record import ProblemRecord
 from optotrace.benchmarks.runner.settings import EvalSettings
 from optotrace.benchmarks.runner.store import RunStore
 from optotrace.benchmarks.runner.summary import RunSummary, select
 from optotrace.benchmarks.runner.tasks import ProblemTask, failed_record
+from optotrace.modeling.problem import Problem
 from optotrace.runtime import Executor, Progress
 
 

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from typing import Any
 
 from optotrace.benchmarks.answer import AgentResult, as_result
-from optotrace.benchmarks.grading.extract import Found
-from optotrace.benchmarks.grading.grade import grade
-from optotrace.benchmarks.problem import Problem
 from optotrace.benchmarks.runner.record import ProblemRecord
 from optotrace.benchmarks.runner.settings import EvalSettings
+from optotrace.modeling.grading import grade
+from optotrace.modeling.printed_values import Found
+from optotrace.modeling.problem import Problem
 
 SandboxProvider = Callable[[], Any]  # returns an object with .run(source, time_limit=) -> RunResult
 OUTPUT_TAIL = 16000  # characters of a program's output kept in its record (grading sees all of it)

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from optotrace.benchmarks.grading.grade import Grade
+from optotrace.modeling.grading import Grade
 
 
 class ProblemRecord(BaseModel):

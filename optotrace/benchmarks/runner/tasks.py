@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from optotrace.benchmarks.grading.grade import grade
-from optotrace.benchmarks.problem import Problem
 from optotrace.benchmarks.runner.pipeline import Extractor, run_problem
 from optotrace.benchmarks.runner.record import ProblemRecord
 from optotrace.benchmarks.runner.settings import EvalSettings
+from optotrace.modeling.grading import grade
+from optotrace.modeling.problem import Problem
 
 if TYPE_CHECKING:
     from optotrace.modeling.sandbox import LazySandbox
