@@ -32,14 +32,18 @@ def _read_json(path: Path) -> Any:
 
 
 COLUMNS = (  # (header, history key, priority: lower shows first at narrow widths)
-    ("step", "step", 0), ("epoch", "epoch", 9), ("train", "train_score", 1), ("val", "val_score", 2),
-    ("best", "best_score", 3), ("applied", "applied", 5), ("rejected", "rejected", 6), ("errors", "errors", 7),
-    ("tokens", "tokens", 4), ("cost $", "cost_usd", 8), ("s", "seconds", 10),
-    ("best at", "best_step", 11),
+    ("step", "step", 0), ("epoch", "epoch", 11), ("train", "train_score", 1), ("val", "val_score", 2),
+    ("best", "best_score", 3), ("kept", "kept", 5), ("applied", "applied", 7), ("rejected", "rejected", 8),
+    ("errors", "errors", 9), ("calls", "calls", 6), ("tokens", "tokens", 4), ("cost $", "cost_usd", 10),
+    ("s", "seconds", 12), ("best at", "best_step", 13),
 )
+OPTIONAL = {"kept", "calls"}  # written by a Trainer that scores candidates: shown only where the history has them
+SHOWN_WITH = {"candidates": "kept"}  # shown inside another column ("kept" reads kept/candidates)
 
 
-def _cell(key: str, value: Any) -> str:
+def _cell(key: str, value: Any, record: dict[str, Any] | None = None) -> str:
+    if key == "kept" and record is not None and isinstance(record.get("candidates"), int) and value is not None:
+        return f"{value}/{record['candidates']}"
     if key == "cost_usd":
         return f"{value or 0:.4f}"
     if key == "tokens" and isinstance(value, int) and value >= 100_000:
@@ -50,17 +54,18 @@ def _cell(key: str, value: Any) -> str:
 def choose_columns(history: list[dict[str, Any]], width: int | None) -> list[tuple[str, str]]:
     """The columns that fit in `width` characters (all of them when None), most useful first, shown in
     their usual order; extra numeric fields a newer Trainer writes come last (and only with --wide)."""
-    known = {key for _, key, _ in COLUMNS}
+    known = {key for _, key, _ in COLUMNS} | set(SHOWN_WITH)
     extra = [k for h in history for k, v in h.items() if k not in known and isinstance(v, (int, float))
              and not isinstance(v, bool)]
-    columns = [(head, key, prio) for head, key, prio in COLUMNS]
+    columns = [(head, key, prio) for head, key, prio in COLUMNS
+               if key not in OPTIONAL or any(key in h for h in history)]
     columns += [(k, k, 20 + i) for i, k in enumerate(dict.fromkeys(extra))]
     if width is None:
         return [(h, k) for h, k, _ in columns]
     chosen: set[str] = set()
     used = 1  # the table's left border
     for head, key, _ in sorted(columns, key=lambda c: c[2]):
-        need = max([len(head)] + [len(_cell(key, h.get(key))) for h in history]) + 3
+        need = max([len(head)] + [len(_cell(key, h.get(key), h)) for h in history]) + 3
         if key in extra:
             continue
         if used + need > width:
@@ -68,6 +73,16 @@ def choose_columns(history: list[dict[str, Any]], width: int | None) -> list[tup
         chosen.add(key)
         used += need
     return [(h, k) for h, k, _ in columns if k in chosen]
+
+
+def _spent_line(spent: dict[str, Any]) -> str:
+    phases = spent.get("by_phase") if isinstance(spent.get("by_phase"), dict) else {}
+    parts = [f"{name} {v.get('calls')} calls / {v.get('tokens')} tokens" for name, v in phases.items()
+             if isinstance(v, dict)]
+    limits = [f"{spent[k]} {name}" for k, name in (("limit_calls", "calls"), ("limit_tokens", "tokens"))
+              if spent.get(k) is not None]
+    return (f"spent: {spent['calls']} LLM calls, {spent.get('tokens')} tokens"
+            f"{' (' + '; '.join(parts) + ')' if parts else ''}; {'limit ' + ', '.join(limits) if limits else 'no limit'}")
 
 
 @runs.command("show")
@@ -93,23 +108,28 @@ def show(
     columns = choose_columns(history, None if wide else console.width)
     if wide:
         console = Console(width=max(console.width, 1 + sum(
-            max([len(head)] + [len(_cell(key, h.get(key))) for h in history]) + 3 for head, key in columns)))
+            max([len(head)] + [len(_cell(key, h.get(key), h)) for h in history]) + 3 for head, key in columns)))
     table = Table(title=f"run {run_dir}", title_justify="left")
     for head, _ in columns:
         table.add_column(head, justify="right", min_width=len(head), no_wrap=True)
     for h in history:
-        table.add_row(*(_cell(key, h.get(key)) for _, key in columns))
+        table.add_row(*(_cell(key, h.get(key), h) for _, key in columns))
     console.print(table)
     hidden = [head for head, _ in choose_columns(history, None) if head not in {c[0] for c in columns}]
     if hidden:
-        console.print(f"(not shown at this width: {', '.join(hidden)}; --wide shows every column)")
+        console.print(f"(not shown at this width: {', '.join(hidden)}; --wide shows every column)", soft_wrap=True)
     total_steps = state.get("total_steps")
     done = state.get("step", 0)
     status = "finished" if total_steps is not None and done >= total_steps else f"stopped after step {done}"
     if (run_dir / "summary.json").exists():
         status = "finished"
+    if state.get("stopped"):
+        status = f"stopped by the {state['stopped']}" if state["stopped"] == "budget" else f"stopped: {state['stopped']}"
     console.print(f"steps: {done}/{total_steps} ({status}); initial val score {_fmt(state.get('initial_val_score'))}; "
                   f"best score {_fmt(state.get('best_score'))} at step {state.get('best_step')}")
+    spent = state.get("spent")
+    if isinstance(spent, dict) and isinstance(spent.get("calls"), int):
+        console.print(_spent_line(spent), highlight=False)
     optimizers = state.get("optimizers")
     rejected = [r for opt in (optimizers if isinstance(optimizers, list) else []) if isinstance(opt, dict)
                 for r in (opt.get("rejected") or []) if isinstance(r, dict)]

@@ -186,8 +186,9 @@ class Optimizer(ABC):
         tokens1, cost1 = self._usage()
         self._log_step(proposal, dict(result.applied), tokens1 - tokens0, cost1 - cost0)
         if len(result.candidates) > 1 or result.current_score is not None:
-            self.logs[-1]["candidates"] = [
-                {"via": c.source, "valid": bool(c.update), "score": s, "score_on": c.score_on}
+            self.logs[-1]["candidates"] = [  # the run report lists them: what each changed, its score, the kept one
+                {"via": c.source, "valid": bool(c.update), "score": s, "score_on": c.score_on, "kept": c is chosen,
+                 "values": {self.names[id(p)]: _log_value(v) for p, v in c.update.items()}}
                 for c, s in zip(result.candidates, list(result.scores) + [None] * len(result.candidates),
                                 strict=False)
             ]
@@ -340,6 +341,12 @@ def _preview(value: Any, limit: int = 160) -> str:
     text = value if isinstance(value, str) else repr(value)
     text = text.replace("\n", " ")
     return repr(text if len(text) <= limit else text[: limit - 3] + "...")
+
+
+def _log_value(value: Any) -> Any:
+    """A candidate's value for the step log: JSON, long text cut to REPLY_LOG_CHARS."""
+    value = _jsonable(value)
+    return value if not isinstance(value, str) or len(value) <= REPLY_LOG_CHARS else value[:REPLY_LOG_CHARS] + "..."
 
 
 def _jsonable(value: Any) -> Any:

@@ -257,6 +257,7 @@ class Trainer:
             "calls": spent1["calls"] - spent0["calls"],
             "tokens": spent1["tokens"] - spent0["tokens"],
             "cost_usd": spent1["cost_usd"] - spent0["cost_usd"],
+            "calls_by_phase": _phase_calls(spent0, spent1),
             "seconds": round(time.perf_counter() - t0, 3),
             "examples": [{"score": o.score, "feedback": short(o.feedback), "error": o.error} for o in outcomes],
         }
@@ -374,3 +375,15 @@ class Trainer:
             spent=state["spent"],
             stopped=state.get("stopped"),
         )
+
+
+def _phase_calls(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, dict[str, int]]:
+    """{phase: {"calls", "tokens"}} spent between two budget reports (proposal, evaluation, ...)."""
+    was = before.get("by_phase") or {}
+    out = {}
+    for phase, now in (after.get("by_phase") or {}).items():
+        old = was.get(phase) or {}
+        calls, tokens = now["calls"] - old.get("calls", 0), now["tokens"] - old.get("tokens", 0)
+        if calls or tokens:
+            out[phase] = {"calls": calls, "tokens": tokens}
+    return out

@@ -36,6 +36,7 @@ text-align:center;padding:2px 3px;border:1px solid #d5dae2;border-radius:3px;tex
 .reasoning{border-left:3px solid #7a6ad8;padding:2px 8px;margin:4px 0}.rejected{color:#8a4b00}
 svg.chart text{font:11px system-ui,sans-serif;fill:#445}svg.chart .grid{stroke:#e6e8ee}
 svg.chart .best{stroke:#2e9d4b;stroke-dasharray:4 3}svg.chart .best-label{fill:#2e9d4b}
+.verdict{margin:2px 0 8px}.cand-state{white-space:nowrap}.spending,.stopped{margin:4px 12px}
 .graph svg{max-width:100%;height:auto}.toolbar button{font-size:12px;margin-right:6px}
 """
 

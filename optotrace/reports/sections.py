@@ -9,13 +9,21 @@ from typing import Any
 from optotrace.reports.diffs import as_text, diff_html
 from optotrace.reports.generic import fmt_number, generic_html, text_html
 from optotrace.reports.run_data import RunData, StepView
+from optotrace.reports.scoring import (
+    candidates_html,
+    is_candidate_list,
+    spending_html,
+    step_calls_html,
+    stopped_text,
+)
 from optotrace.reports.svg_chart import line_chart
 
 KNOWN_RECORD = {"step", "epoch", "train_score", "val_score", "best_score", "best_step", "applied", "rejected",
-                "errors", "tokens", "cost_usd", "seconds", "examples"}
+                "errors", "tokens", "cost_usd", "seconds", "examples", "kept", "calls", "calls_by_phase"}
 KNOWN_LOG = {"optimizer", "step", "via", "error", "prompt_tokens", "prompt_chars", "suggested", "unchanged",
-             "applied", "rejected", "tokens", "cost_usd", "reply", "first_attempt"}
-KNOWN_SUMMARY = {"steps", "initial_val_score", "final_score", "best_score", "best_step", "seconds", "parameters"}
+             "applied", "rejected", "tokens", "cost_usd", "reply", "first_attempt", "current_score"}
+KNOWN_SUMMARY = {"steps", "initial_val_score", "final_score", "best_score", "best_step", "seconds", "parameters",
+                 "spent", "stopped"}
 REASONING_KEYS = ("reasoning", "reason", "thoughts", "analysis", "explanation")
 ESC = html.escape
 
@@ -33,7 +41,10 @@ def totals(run: RunData) -> dict[str, Any]:
     after = run.summary.get("final_score")
     if after is None and hist:
         after = hist[-1].get("val_score") if hist[-1].get("val_score") is not None else hist[-1].get("train_score")
-    calls = sum(len(s.logs) for s in run.steps)
+    spent = run.summary.get("spent") or run.state.get("spent")
+    proposal = (spent.get("by_phase") or {}).get("proposal") if isinstance(spent, dict) else None
+    calls = proposal["calls"] if isinstance(proposal, dict) and "calls" in proposal else sum(
+        len(s.logs) for s in run.steps)
     seconds = run.summary.get("seconds")
     if seconds is None:
         seconds = sum(_num(h.get("seconds")) or 0.0 for h in hist)
@@ -42,6 +53,9 @@ def totals(run: RunData) -> dict[str, Any]:
         "best_step": run.best_step, "steps": len(run.steps), "total_steps": run.state.get("total_steps"),
         "calls": calls, "tokens": int(sum(_num(h.get("tokens")) or 0 for h in hist)),
         "cost_usd": sum(_num(h.get("cost_usd")) or 0.0 for h in hist), "seconds": seconds,
+        "spent": spent if isinstance(spent, dict) else None,
+        "stopped": stopped_text(run.summary.get("stopped", run.state.get("stopped")), len(run.steps),
+                                run.state.get("total_steps"), bool(run.summary)),
     }
 
 
@@ -54,7 +68,7 @@ def summary_section(run: RunData) -> str:
     extra = {k: v for k, v in {**run.state, **run.summary}.items()
              if k not in KNOWN_SUMMARY | {"step", "history", "optimizers", "total_steps"}}
     cfg = {k: v for k, v in run.config.items() if k != "parameters"}
-    out = [f"<p class='summary' id='summary-line'>{line}</p>"]
+    out = [f"<p class='summary' id='summary-line'>{line}</p>", spending_html(t["spent"], t["stopped"])]
     if cfg:
         out.append(f"<details><summary>configuration</summary>{generic_html(cfg)}</details>")
     if extra:
@@ -126,12 +140,24 @@ def _log_html(log: dict[str, Any]) -> str:
         notes = log["first_attempt"] if isinstance(log["first_attempt"], list) else [log["first_attempt"]]
         rows = "".join(f"<li class='rejected'>{text_html(n)}</li>" for n in notes)
         out.append(f"<div><b>first attempt refused, retried</b><ul>{rows}</ul></div>")
+    if is_candidate_list(log.get("candidates")):
+        out.append(candidates_html(log))
     for key, value in log.items():
-        if key not in KNOWN_LOG:  # e.g. candidates with their scores, budgets: shown as they come
+        if key not in KNOWN_LOG and not (key == "candidates" and is_candidate_list(value)):  # e.g. candidates with their scores, budgets: shown as they come
             out.append(f"<div class='extra'><b>{ESC(key)}</b>{generic_html(value)}</div>")
     if reply:
         out.append(f"<details><summary>raw reply</summary>{text_html(reply)}</details>")
     return "<div class='log'>" + "".join(out) + "</div>"
+
+
+def _kept_head(r: dict[str, Any]) -> str:
+    """' · kept 1/2 · 3 calls' for a Trainer that scores candidates; '' for an older record."""
+    out = ""
+    if _num(r.get("kept")) is not None and _num(r.get("candidates")) is not None:
+        out += f" · kept {fmt_number(r['kept'])}/{fmt_number(r['candidates'])}"
+    if _num(r.get("calls")) is not None:
+        out += f" · calls {fmt_number(r['calls'])}"
+    return out
 
 
 def step_section(s: StepView, best: int | None) -> str:
@@ -139,7 +165,7 @@ def step_section(s: StepView, best: int | None) -> str:
     flag = " <span class='tag best'>best</span>" if s.step == best else ""
     head = (f"step {s.step}{flag} · train {fmt_number(r.get('train_score'))} · val {fmt_number(r.get('val_score'))}"
             f" · applied {fmt_number(r.get('applied'))} · rejected {fmt_number(r.get('rejected'))}"
-            f" · errors {fmt_number(r.get('errors'))} · {fmt_number(r.get('tokens'))} tokens"
+            f" · errors {fmt_number(r.get('errors'))}{_kept_head(r)} · {fmt_number(r.get('tokens'))} tokens"
             f" · ${_num(r.get('cost_usd')) or 0:.4f} · {fmt_number(r.get('seconds'))} s")
     body = []
     names = [n for n in s.after if n in s.before and as_text(s.before[n]) != as_text(s.after[n])]
@@ -154,8 +180,9 @@ def step_section(s: StepView, best: int | None) -> str:
             f"<td>{text_html(e.get('error') or '')}</td></tr>" for e in examples if isinstance(e, dict))
         body.append("<h4>feedback the optimizer saw</h4><table class='records feedback'><thead><tr><th>score</th>"
                     f"<th>feedback</th><th>error</th></tr></thead><tbody>{rows}</tbody></table>")
+    body.append(step_calls_html(r))
     body.extend(_log_html(log) for log in s.logs)
-    extra = {k: v for k, v in r.items() if k not in KNOWN_RECORD}
+    extra = {k: v for k, v in r.items() if k not in KNOWN_RECORD and not (k == "candidates" and _num(v) is not None)}
     for key, value in extra.items():
         body.append(f"<div class='extra'><h4>{ESC(key)}</h4>{generic_html(value)}</div>")
     return (f"<details class='step' id='step-{s.step}'><summary>{head}</summary>"

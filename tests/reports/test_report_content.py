@@ -41,6 +41,56 @@ def test_report_shows_every_step_with_diffs_feedback_reasoning_and_rejections(ru
     assert "score before" in summary and "optimizer calls" in summary and "tokens" in summary
 
 
+def _step_html(page: str, n: int) -> str:
+    """Step n's section, up to the next step's (the last one runs on to the end of the page)."""
+    return page.split("<details class='step' id='step-")[n]
+
+
+def test_report_shows_each_steps_candidates_with_scores_and_the_kept_one(run_dir: Path) -> None:
+    page = write_report(run_dir).read_text(encoding="utf-8")
+    first, third, fifth = _step_html(page, 1), _step_html(page, 3), _step_html(page, 5)
+    # step 1: the one candidate beat the current values on the minibatch (0.5 over 0) and was kept
+    assert "<b>candidates</b>" in first and "<td>0.5</td><td>minibatch</td><td class='cand-state'>kept</td>" in first
+    assert "kept candidate 1: 0.5 on the minibatch over the current values" in first
+    assert "answer in one word (version 1)." in first and "kept 1/1" in first
+    # step 3: both attempts broke the constraint, nothing to score
+    assert "kept current values: no valid candidate" in third and "kept 0/0" in third
+    # step 5: the retry was valid but scored no better than the current values (1 against 1): not kept
+    assert "<td class='cand-state'>not kept</td>" in fifth and "(version 7)" in fifth
+    assert "kept current values: no candidate scored better (best 1, current 1)" in fifth
+    assert "no parameter changed in this step" in fifth and "kept 0/1" in fifth
+
+
+def test_report_shows_each_steps_llm_calls_and_the_runs_spending(run_dir: Path) -> None:
+    page = write_report(run_dir).read_text(encoding="utf-8")
+    state = json.loads((run_dir / "state.json").read_text())
+    calls = [h["calls"] for h in state["history"]]
+    assert calls == [1, 1, 2, 1, 2]  # steps 3 and 5 retried a refused reply
+    third = _step_html(page, 3)
+    assert "calls 2" in third and "LLM calls in this step: <b>2</b> (proposal 2 calls / " in third
+    spending = re.search(r"<p class='spending' id='spending'>(.*?)</p>", page).group(1)
+    assert "budget spent: <b>7</b> LLM calls" in spending and "(no limit)" in spending
+    assert f"proposal 7 calls / {state['spent']['tokens']:,} tokens" in spending
+    assert re.search(r"<p class='stopped' id='stopped'>ran all 5 steps</p>", page)
+
+
+def test_report_says_when_the_budget_stopped_the_run(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    result = make_run(run, steps=5, budget=3)  # steps 1 and 2 take one call each; step 3 needs two
+    assert result.stopped == "budget" and result.steps == 2
+    page = write_report(run).read_text(encoding="utf-8")
+    assert len(re.findall(r"<details class='step' id='step-\d+'>", page)) == 2
+    stopped = re.search(r"<p class='stopped' id='stopped'>(.*?)</p>", page).group(1)
+    assert stopped.startswith("stopped by the run&#x27;s budget after step 2")
+    spending = re.search(r"<p class='spending' id='spending'>(.*?)</p>", page).group(1)
+    assert "budget spent: <b>3</b> LLM calls" in spending and "limit 3 calls" in spending
+    assert "1 refused request" in spending
+    result = CliRunner(env={"COLUMNS": "100"}).invoke(app, ["runs", "show", str(run), "--no-values"])
+    assert result.exit_code == 0, result.output
+    assert "(stopped by the budget)" in result.output and "spent: 3 LLM calls" in result.output
+    assert "limit 3 calls" in result.output
+
+
 def test_report_is_self_contained(run_dir: Path) -> None:
     page = write_report(run_dir).read_text(encoding="utf-8")
     assert "http://" not in page.replace("http://www.w3.org/", "")  # SVG namespaces only
@@ -120,3 +170,17 @@ def test_candidates_scored_in_a_step_are_listed_with_the_best_marked(tmp_path: P
     page = write_report(run).read_text(encoding="utf-8")
     assert "<b>candidates</b><table class='records'>" in page and "class='best-row'" in page
     assert "<th>score</th>" in page
+
+
+def test_candidates_logged_without_the_kept_mark_are_read_from_what_was_applied(run_dir: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    state = json.loads((copy / "state.json").read_text())
+    for entry in state["optimizers"][0]["logs"]:  # as the first scoring Trainer logged them
+        for cand in entry.get("candidates") or []:
+            cand.pop("kept", None)
+            cand.pop("values", None)
+    (copy / "state.json").write_text(json.dumps(state))
+    page = write_report(copy).read_text(encoding="utf-8")
+    assert "kept candidate 1: 0.5 on the minibatch" in _step_html(page, 1)
+    assert "kept current values: no candidate scored better" in _step_html(page, 5)

@@ -35,6 +35,30 @@ def test_show_fits_80_columns_with_whole_headers(run_dir: Path) -> None:
     assert headers[:4] == ["step", "train", "val", "best"] and "tokens" in headers
     assert "…" not in result.output
     assert "--wide shows every column" in result.output
+    # the candidate scoring's columns fit at 80 by priority: kept (kept/candidates) and the step's LLM calls
+    assert "kept" in headers and "calls" in headers
+    state = json.loads((run_dir / "state.json").read_text())
+    rows = [[c.strip() for c in line.strip("│ ").split("│")] for line in table if line.startswith("│")]
+    kept = [row[headers.index("kept")] for row in rows]
+    assert kept == [f"{h['kept']}/{h['candidates']}" for h in state["history"]]
+    assert [row[headers.index("calls")] for row in rows] == [str(h["calls"]) for h in state["history"]]
+    assert re.search(r"spent: \d+ LLM calls, \d+ tokens \(proposal \d+ calls / \d+ tokens\); no limit", result.output)
+
+
+def test_show_leaves_out_kept_and_calls_for_a_history_without_them(run_dir: Path, tmp_path: Path) -> None:
+    state = json.loads((run_dir / "state.json").read_text())
+    for h in state["history"]:  # as an older Trainer wrote it
+        for key in ("candidates", "kept", "calls", "calls_by_phase"):
+            h.pop(key, None)
+    state.pop("spent", None)
+    copy = tmp_path / "old"
+    copy.mkdir()
+    (copy / "state.json").write_text(json.dumps(state))
+    result = CliRunner(env={"COLUMNS": "80"}).invoke(app, ["runs", "show", str(copy), "--wide"])
+    assert result.exit_code == 0, result.output
+    headers = _header(result.output)
+    assert "kept" not in headers and "calls" not in headers and "candidates" not in headers
+    assert {"applied", "rejected", "tokens"} <= set(headers) and "spent:" not in result.output
 
 
 def test_show_narrow_keeps_the_key_columns(run_dir: Path) -> None:
