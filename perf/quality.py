@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 from datetime import UTC, datetime
@@ -42,8 +43,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--tasks", default=DEFAULT_TASKS, help="comma-separated prompt tasks")
     ap.add_argument("--systems", default=",".join(SYSTEMS), help=f"comma-separated, from: {', '.join(SYSTEMS)}")
     ap.add_argument("--budget", type=int, default=60, help="LLM calls per system per task (optimization only)")
-    ap.add_argument("--train", type=int, default=20)
-    ap.add_argument("--val", type=int, default=40)
+    ap.add_argument("--train", type=int, default=None, help="train size (default: BBH 20, reviews 12)")
+    ap.add_argument("--val", type=int, default=None, help="validation size (default: BBH 40, reviews 12)")
     ap.add_argument("--dev", type=int, default=8, help="train examples every system may use for selection")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--humaneval", type=int, default=100, help="problems 0..N-1 (0: skip HumanEval)")
@@ -53,7 +54,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--results", default=str(ROOT / "runs" / "quality"))
     ap.add_argument("--data-dir", default=None, help="folder with bbh/ and humaneval/ (default ../shared/data)")
     ap.add_argument("--peers-python", default=None, help="interpreter with the peers (default .venv-peers)")
-    ap.add_argument("--threads", type=int, default=2, help="llama.cpp threads")
+    ap.add_argument("--threads", type=int, default=1, help="llama.cpp threads (1: best on a busy machine)")
     return ap.parse_args(argv)
 
 
@@ -116,6 +117,7 @@ def run_prompt_task(task: Any, systems: list[str], column: str, args: argparse.N
 def main(argv: list[str] | None = None) -> int:
     from optotrace.benchmarks.tasks import PROMPT_TASKS, load_humaneval, load_task
 
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     args = parse_args(argv)
     tasks = choose(args.tasks, PROMPT_TASKS, "task") if args.tasks else []
     systems = choose(args.systems, SYSTEMS, "system")
@@ -182,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the llama.cpp servers on the way out
     try:
         sys.exit(main())
     except SetupError as exc:

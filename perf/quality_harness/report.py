@@ -22,6 +22,7 @@ def task_table(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         gain = None if r.get("after") is None or r.get("before") is None else r["after"] - r["before"]
         over = " over" if r["calls"] > r["budget"] else ""
+        over += f", {r['cached']} cached" if r.get("cached") else ""
         note = r.get("error") or r.get("notes") or ""
         lines.append(f"| {r['system']} | {pct(r.get('before'))} | {pct(r.get('after'))} | "
                      f"{'-' if gain is None else f'{100 * gain:+.1f}'} | {r['calls']} ({r['budget']}){over} | "
