@@ -55,6 +55,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--data-dir", default=None, help="folder with bbh/ and humaneval/ (default ../shared/data)")
     ap.add_argument("--peers-python", default=None, help="interpreter with the peers (default .venv-peers)")
     ap.add_argument("--threads", type=int, default=1, help="llama.cpp threads (1: best on a busy machine)")
+    ap.add_argument("--summarize", action="store_true",
+                    help="run nothing: merge the runs under --results into RESULTS/summary.md, .json and .png")
     return ap.parse_args(argv)
 
 
@@ -76,13 +78,13 @@ def peers_python(explicit: str | None) -> str | None:
 
 
 def run_prompt_task(task: Any, systems: list[str], column: str, args: argparse.Namespace, proxy: Any,
-                    out_dir: Path, split: bool, peers: str | None, save: Any) -> list[dict[str, Any]]:
+                    out_dir: Path, split: bool, peers: str | None, save: Any, rows: list[dict[str, Any]]) -> None:
+    """Run every system on `task`, appending a row to `rows` (and saving) as each one finishes."""
     dev = task.train[: min(args.dev, len(task.train))]
     probe = RunContext(task, dev, args.budget, proxy, out_dir, split, peers)
     proxy.start_phase(f"{column}/{task.name}/before")
     before, _ = score_instruction(task, task.start_instruction, probe.llm("workflow"))
     print(f"[{task.name}] start instruction {task.start_instruction!r}: {100 * before:.1f}% on {len(task.val)}")
-    rows = []
     for name in systems:
         system = SYSTEMS[name]
         ctx = RunContext(task, dev, args.budget, proxy, out_dir / column / task.name / name, split, peers,
@@ -111,7 +113,21 @@ def run_prompt_task(task: Any, systems: list[str], column: str, args: argparse.N
         print(f"[{task.name}] {name}: {report.pct(row['before'])} -> {report.pct(row['after'])} "
               f"({row['calls']} calls, {row['tokens']} tokens, {row['wall_s']:.0f} s)"
               + (f" ERROR {row['error']}" if row["error"] else ""))
-    return rows
+
+
+def summarize(results_dir: Path) -> int:
+    from quality_harness.merge import merge_runs
+
+    if not any(results_dir.glob("run-*/quality.json")):
+        raise SetupError(f"no runs under {results_dir} (run-*/quality.json); run the benchmark first")
+    merged = merge_runs(results_dir)
+    markdown = report.render_markdown(merged)
+    (results_dir / "summary.md").write_text(markdown)
+    (results_dir / "summary.json").write_text(json.dumps(merged, indent=1, default=str))
+    report.chart(merged, results_dir / "summary.png")
+    print(markdown)
+    print(f"written: {results_dir}/summary.md, summary.json, summary.png")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
 
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     args = parse_args(argv)
+    if args.summarize:
+        return summarize(Path(args.results))
     tasks = choose(args.tasks, PROMPT_TASKS, "task") if args.tasks else []
     systems = choose(args.systems, SYSTEMS, "system")
     code_systems = choose(args.humaneval_systems, SYSTEMS, "system") if args.humaneval else []
@@ -158,9 +176,8 @@ def main(argv: list[str] | None = None) -> int:
                            servers[-1].base_url if optimizer_model else None, grade) as proxy:
             for column, split in columns:
                 for name in tasks:
-                    rows = run_prompt_task(loaded[name], systems, column, args, proxy, out_dir, split, peers, save)
-                    result["prompt"][column][name] = rows
-                    save()
+                    rows = result["prompt"][column].setdefault(name, [])
+                    run_prompt_task(loaded[name], systems, column, args, proxy, out_dir, split, peers, save, rows)
                 for name in code_systems:
                     system = SYSTEMS[name]
                     print(f"[humaneval] {name}, {len(problems)} problems, up to 3 steps each")
