@@ -10,7 +10,6 @@ import pytest
 from optotrace.benchmarks.errors import DataSourceError
 from optotrace.benchmarks.tasks import (
     BBH_TASKS,
-    DEFAULT_DATA_DIR,
     CodeProblem,
     data_dir,
     load_humaneval,
@@ -22,9 +21,17 @@ from optotrace.benchmarks.tasks import (
 from optotrace.benchmarks.tasks.bbh import grade_boolean, grade_choice, grade_number, grade_sorted_words
 from optotrace.benchmarks.tasks.humaneval import read_report
 
-needs_bbh = pytest.mark.skipif(not (DEFAULT_DATA_DIR / "bbh").is_dir(),
+
+def _present(sub: str) -> bool:
+    try:
+        return (data_dir() / sub).is_dir()
+    except DataSourceError:
+        return False
+
+
+needs_bbh = pytest.mark.skipif(not _present("bbh"),
                                reason="../shared/data/bbh is absent (BIG-Bench Hard); see its SOURCE.md")
-needs_humaneval = pytest.mark.skipif(not (DEFAULT_DATA_DIR / "humaneval").is_dir(),
+needs_humaneval = pytest.mark.skipif(not _present("humaneval"),
                                      reason="../shared/data/humaneval is absent (HumanEval 0-99)")
 
 
@@ -175,7 +182,7 @@ def test_an_endless_solution_is_stopped_by_the_time_limit(sandbox) -> None:
 
 @needs_humaneval
 def test_canonical_solutions_pass_and_the_stub_fails(sandbox) -> None:
-    rows = [json.loads(line) for line in (DEFAULT_DATA_DIR / "humaneval" / "HumanEval_0-99.jsonl").open()][:3]
+    rows = [json.loads(line) for line in (data_dir() / "humaneval" / "HumanEval_0-99.jsonl").open()][:3]
     for row, problem in zip(rows, load_humaneval(ids=range(3)), strict=True):
         assert run_tests(sandbox, problem, problem.prompt + row["canonical_solution"]).passed
         assert not run_tests(sandbox, problem, problem.stub).passed
