@@ -39,7 +39,8 @@ def peer_system(script: str, *args: str, timeout_s: float = 3600) -> Callable[[R
         log = ctx.run_dir / "runner.log"
         try:
             with open(log, "wb") as f:
-                subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, timeout=timeout_s, env=env, check=False)
+                subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, timeout=timeout_s, env=env, check=False,
+                               cwd=ctx.run_dir)  # peers write logs/ and caches in their cwd
         except subprocess.TimeoutExpired:
             return SystemOutcome(error=f"timed out after {timeout_s:.0f} s; see {log}")
         if not out_path.is_file():
