@@ -31,6 +31,7 @@ class KronLayer:
     conv: dict[str, Any] | None = None  # kernel_size, stride, padding, dilation for Conv2d; None for Linear
     inputs: list[Tensor] = field(default_factory=list)
     grads: list[Tensor] = field(default_factory=list)
+    _rows: tuple[Tensor, Tensor] | None = None
 
     @property
     def in_dim(self) -> int:
@@ -53,6 +54,37 @@ class KronLayer:
     def clear(self) -> None:
         self.inputs.clear()
         self.grads.clear()
+        self._rows = None
+
+    def rows(self) -> tuple[Tensor, Tensor]:
+        """(activation_rows(), gradient_rows()), computed once per step, in the weight's dtype."""
+        if self._rows is None:
+            dtype = self.weight.dtype
+            self._rows = (self.activation_rows().to(dtype), self.gradient_rows().to(dtype))
+        return self._rows
+
+    def product(self, left: Tensor, right: Tensor) -> Tensor:
+        """left @ [dW | db] @ right.
+
+        With one recorded batch of few rows the gradient is exactly the sum of the rows' outer products,
+        grad = g^T a / s (s: the row scale of `gradient_rows`), so the product is (left @ g^T) @ (a @ right) / s,
+        which costs rows * (out^2 + in^2 + out*in) instead of out * in * (out + in). That identity is checked on a
+        probe vector first (grad z against g^T (a z) / s): gradient clipping, an extra loss term on the weight or
+        a batch recorded without its backward all fail it, and then the dense product is used.
+        """
+        grad = self.grad_matrix()
+        out, inn = grad.shape
+        if len(self.inputs) == 1 and len(self.grads) >= 1:
+            a, g = self.rows()
+            n = a.shape[0]
+            if n * (out * out + inn * inn + out * inn) < out * inn * (out + inn):
+                scale = float(n if self.conv is None else self.inputs[0].shape[0])
+                probe = torch.sin(torch.arange(inn, device=grad.device, dtype=grad.dtype) * 1.618 + 0.5)
+                want = grad @ probe
+                got = g.t() @ (a @ probe) / scale
+                if float(torch.linalg.vector_norm(want - got)) <= 1e-4 * float(torch.linalg.vector_norm(want)) + 1e-30:
+                    return (left @ g.t()) @ (a @ right) / scale
+        return left @ grad @ right
 
     def has_batch(self) -> bool:
         return bool(self.inputs) and len(self.grads) >= len(self.inputs)

@@ -16,7 +16,8 @@ the plain gradient there (SGD with momentum). Factors are refreshed from the bat
 every `cov_every` steps.
 
 Paths: `foreach=False` is the reference (the formulas above, torch.linalg.inv); the default fast path updates the
-factors in place (addmm_), inverts by Cholesky and runs the momentum / weight-decay update with foreach calls.
+factors in place (addmm_), inverts by Cholesky, forms G_inv @ grad @ A_inv from the batch's rows when that is
+cheaper (`KronLayer.product`: a batch of fewer rows than the layer's width) and runs the momentum / weight-decay update with foreach calls.
 """
 
 from __future__ import annotations
@@ -85,7 +86,8 @@ class KFAC(KronOptimizer):
                 continue
             if "A_inv" not in state or step % group["inv_every"] == 0:
                 _refresh_inverses(state, group["damping"], fast)
-            out[lay] = state["G_inv"] @ lay.grad_matrix() @ state["A_inv"]
+            out[lay] = lay.product(state["G_inv"], state["A_inv"]) if fast else (
+                state["G_inv"] @ lay.grad_matrix() @ state["A_inv"])
             state["kfac_step"] = step + 1
         return out
 
@@ -108,8 +110,7 @@ class KFAC(KronOptimizer):
 
 
 def _update_factors(state: dict, lay: KronLayer, decay: float, fast: bool) -> None:
-    a = lay.activation_rows().to(lay.weight.dtype)
-    g = lay.gradient_rows().to(lay.weight.dtype)
+    a, g = lay.rows()
     rows = a.shape[0]
     if "A" not in state:
         state["A"] = a.t() @ a / rows

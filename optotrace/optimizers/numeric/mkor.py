@@ -22,7 +22,8 @@ inverses are reset to the identity and it takes a first-order step (the plain gr
 in the weight's state counts them. Then SGD with momentum and decoupled weight decay, as for K-FAC (`_kron`).
 
 Paths: `foreach=False` is the reference (the formula above with explicit outer products); the default fast path
-applies each update in place (addr_ on the inverse) and runs the momentum / weight-decay update with foreach calls.
+applies each update in place (addr_ on the inverse), forms L^-1 @ grad @ R^-1 from the batch's rows when that is
+cheaper (`KronLayer.product`) and runs the momentum / weight-decay update with foreach calls.
 """
 
 from __future__ import annotations
@@ -88,15 +89,17 @@ class MKOR(KronOptimizer):
             state["mkor_step"] = step + 1
             ok = True
             if lay.has_batch() and step % group["inv_every"] == 0:
-                a_bar = lay.activation_rows().to(lay.weight.dtype).mean(0)
-                g_bar = lay.gradient_rows().to(lay.weight.dtype).mean(0)
+                a_rows, g_rows = lay.rows()
+                a_bar, g_bar = a_rows.mean(0), g_rows.mean(0)
                 ok = sherman_morrison_(state["R_inv"], a_bar, group["gamma"], fast)
                 ok = ok and sherman_morrison_(state["L_inv"], g_bar, group["gamma"], fast)
                 if ok:
                     for key in ("L_inv", "R_inv"):
                         _stabilize_(state[key], group["stabilize_norm"], group["stabilization"])
             grad = lay.grad_matrix()
-            d = state["L_inv"] @ grad @ state["R_inv"] if ok else None
+            d = None
+            if ok:
+                d = lay.product(state["L_inv"], state["R_inv"]) if fast else state["L_inv"] @ grad @ state["R_inv"]
             if d is not None:
                 norm = torch.linalg.vector_norm(d)
                 d = d.mul_(torch.linalg.vector_norm(grad) / norm) if float(norm) > 0 else d

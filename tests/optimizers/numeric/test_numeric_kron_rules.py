@@ -218,3 +218,18 @@ def test_reference_and_fast_paths_agree_over_several_steps() -> None:
     for cls in (KFAC, MKOR):
         for a, b in zip(run(cls, False), run(cls, None), strict=True):
             assert torch.allclose(a, b, atol=1e-9), cls.__name__
+
+
+@pytest.mark.parametrize("clip", [False, True])
+def test_product_from_the_batch_rows_matches_the_dense_product(clip: bool) -> None:
+    torch.manual_seed(10)
+    layer = nn.Linear(40, 30).double()  # 4 rows << 30, 41: the product is formed from the rows
+    opt = KFAC(layer, lr=0.1)
+    opt.zero_grad()
+    layer(torch.randn(4, 40, dtype=torch.float64)).pow(2).mean().backward()
+    if clip:  # the gradient is no longer the rows' outer products: the probe sees it, the dense product is used
+        torch.nn.utils.clip_grad_norm_([layer.weight, layer.bias], 1e-3)
+    lay = opt.layers[0]
+    left = torch.randn(30, 30, dtype=torch.float64)
+    right = torch.randn(41, 41, dtype=torch.float64)
+    assert torch.allclose(lay.product(left, right), left @ lay.grad_matrix() @ right, atol=1e-10)
