@@ -292,6 +292,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
     parser.add_argument("--skip-convergence", action="store_true")
     parser.add_argument("--kron-only", action="store_true", help="only the K-FAC / MKOR section")
+    parser.add_argument("--peer-python", help="interpreter with nngeometry (default: the checkout's .venv-peers)")
     parser.add_argument("--kron-cycles", type=int, default=3, help="timed cycles of 10 steps for K-FAC / MKOR")
     args = parser.parse_args()
     if args.device == "cuda" and not torch.cuda.is_available():
@@ -306,7 +307,7 @@ def main() -> None:
     n_params = sum(p.numel() for p in make_model(device).parameters())
     if args.kron_only:
         print(f"device {device}, {torch.get_num_threads()} threads, model {n_params / 1e6:.2f}M params fp32")
-        kron_report(device, args.batch, args.kron_cycles)
+        kron_report(device, args.batch, args.kron_cycles, args.peer_python)
         return
     bw, rates = stream_bandwidth(device, args.repeats)
     print(f"device {device}, {torch.get_num_threads()} threads, model {n_params / 1e6:.2f}M params fp32, "
@@ -366,7 +367,7 @@ def main() -> None:
         print("\nconvergence (final loss, fixed step budget)")
         for prob, name, value in convergence(device):
             print(f"  {prob:<22} {name:<12} {value:.3e}")
-    kron_report(device, args.batch, args.kron_cycles)
+    kron_report(device, args.batch, args.kron_cycles, args.peer_python)
 
 
 if __name__ == "__main__":

@@ -139,12 +139,13 @@ def peer(device: torch.device, batch: int, cycles: int) -> dict[str, float]:
     return out
 
 
-def peer_figures(device: torch.device, batch: int, cycles: int) -> dict[str, float] | str:
-    """The peer's figures from .venv-peers, or why there are none."""
-    if not PEERS.exists():
-        return "no .venv-peers here"
+def peer_figures(device: torch.device, batch: int, cycles: int, python: str | None = None) -> dict[str, float] | str:
+    """The peer's figures from `python` (default: the checkout's .venv-peers), or why there are none."""
+    interpreter = Path(python) if python else PEERS
+    if not interpreter.exists():
+        return f"no {interpreter} here (--peer-python)"
     proc = subprocess.run(
-        [str(PEERS), str(Path(__file__).resolve()), "--peer", "--device", str(device), "--batch", str(batch),
+        [str(interpreter), str(Path(__file__).resolve()), "--peer", "--device", str(device), "--batch", str(batch),
          "--cycles", str(cycles), "--threads", str(torch.get_num_threads())],
         capture_output=True, text=True, timeout=1800,
     )
@@ -214,10 +215,10 @@ def steps_to_loss(target: float = 3e-3, budget: int = 120) -> dict[str, int]:
     }
 
 
-def report(device: torch.device, batch: int, cycles: int) -> None:
+def report(device: torch.device, batch: int, cycles: int, peer_python: str | None = None) -> None:
     """Print the K-FAC / MKOR section of perf/numeric.py."""
     figures = ours(device, batch, cycles)
-    theirs = peer_figures(device, batch, cycles)
+    theirs = peer_figures(device, batch, cycles, peer_python)
     base_train, base_step = figures["AdamW training"], figures["AdamW step"]
     print(f"\nK-FAC / MKOR (batch {batch}, refresh every {INV_EVERY} steps, amortized; median of {cycles} cycles)")
     print("                          step ms  x AdamW step   training ms  x AdamW training")
