@@ -16,7 +16,10 @@ On a model of about 5.3M parameters (an MLP, fp32) it prints:
    with their default options (fused for a model this size when a compiler is present) and with foreach;
 3. the same for the `pytorch_optimizer` package's Lion, SophiaH and AdaHessian when it is installed;
 4. a convergence table against AdamW on small problems;
-5. the issue's goals, each marked met or missed.
+5. the issue's goals, each marked met or missed;
+6. K-FAC and MKOR (perf/numeric_kron.py): plain and training step against AdamW's at a refresh interval of 10,
+   nngeometry's K-FAC as the peer when .venv-peers has it, and steps to a loss on digits against AdamW.
+`--kron-only` prints section 6 alone.
 Times are medians over `--repeats`; the plain-step table also gives each step's fastest run, and the multiple of
 the bound is best against best (the bandwidth is a best-of-N figure too), so a busy machine inflates medians but
 not that ratio. On a shared machine run it twice and compare.
@@ -31,6 +34,7 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+from numeric_kron import report as kron_report  # perf/ is on sys.path when this script runs
 from torch import nn
 
 from optotrace.optimizers.numeric import MFAC, ZOSGD, AdaHessian, Lion, SophiaG, SophiaH
@@ -287,6 +291,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
     parser.add_argument("--skip-convergence", action="store_true")
+    parser.add_argument("--kron-only", action="store_true", help="only the K-FAC / MKOR section")
+    parser.add_argument("--peer-python", help="interpreter with nngeometry (default: the checkout's .venv-peers)")
+    parser.add_argument("--kron-cycles", type=int, default=3, help="timed cycles of 10 steps for K-FAC / MKOR")
     args = parser.parse_args()
     if args.device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("--device cuda: no CUDA device is available here")
@@ -298,6 +305,10 @@ def main() -> None:
     except ImportError:
         po = None
     n_params = sum(p.numel() for p in make_model(device).parameters())
+    if args.kron_only:
+        print(f"device {device}, {torch.get_num_threads()} threads, model {n_params / 1e6:.2f}M params fp32")
+        kron_report(device, args.batch, args.kron_cycles, args.peer_python)
+        return
     bw, rates = stream_bandwidth(device, args.repeats)
     print(f"device {device}, {torch.get_num_threads()} threads, model {n_params / 1e6:.2f}M params fp32, "
           f"pytorch_optimizer {'installed' if po else 'not installed'}")
@@ -356,6 +367,7 @@ def main() -> None:
         print("\nconvergence (final loss, fixed step budget)")
         for prob, name, value in convergence(device):
             print(f"  {prob:<22} {name:<12} {value:.3e}")
+    kron_report(device, args.batch, args.kron_cycles, args.peer_python)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,9 @@ nodes hold the leaf tensors (0-d tensors for floats); `step()` puts plain floats
 Zeroth-order path (ZOSGD, DeepZero, or any optimizer when `objective=` is given and no gradient exists):
 `step()` evaluates `objective()` (the workflow's scalar score, as plain values, with tracing off) at the points
 the optimizer asks for.
+Modules: K-FAC and MKOR precondition nn.Linear / nn.Conv2d layers, so they need the model: give nodes that hold the
+module's own nn.Parameters (`ot.node(layer.weight, trainable=True)`; such a tensor is stepped in place, shared with
+its module, not copied) and `model=` the module: `NumericOptimizerAdapter([w, b], KFAC, model=layer)`.
 The adapter has the LLM optimizers' surface (`params`, `zero_feedback()`, `step() -> {param: value}`,
 JSON `state_dict()`), so a Trainer can hold an OptoPrime over text/code and an adapter over numbers at once.
 """
@@ -41,7 +44,8 @@ from optotrace.optimizers.numeric.zosgd import ZOSGD, loss_value
 class TensorParameters:
     """Leaf tensors (requires_grad) standing in for ParameterNodes that hold floats or floating tensors.
 
-    Floats become 0-d float64 tensors and come back as Python floats; tensors keep dtype and device.
+    Floats become 0-d float64 tensors and come back as Python floats; tensors keep dtype and device. A module's
+    nn.Parameter is used itself (updated in place, so its module sees each step), any other tensor is copied.
     """
 
     def __init__(self, nodes: Iterable[Any]) -> None:
@@ -130,6 +134,8 @@ def _to_leaf(node: Any) -> tuple[str, Tensor]:
         if not value.is_floating_point():
             raise NumericOptimizerError(f"parameter {getattr(node, 'name', node)!r} holds a {value.dtype} tensor; "
                                         "numeric optimizers need a floating tensor")
+        if isinstance(value, torch.nn.Parameter):
+            return "tensor", value  # shared with its module (K-FAC and MKOR hook the module's layers)
         return "tensor", value.detach().clone().requires_grad_(True)
     if isinstance(value, float):
         return "float", torch.tensor(value, dtype=torch.float64, requires_grad=True)
