@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import ours
+from . import ours, ours_search
 from .context import RunContext, SystemOutcome
 from .peers import peer_system
 
@@ -42,6 +42,12 @@ SYSTEMS: dict[str, System] = {
         System("opro", "optotrace", ours.trainer_system(ours.opro), ours.opro, "optotrace OPRO through the Trainer"),
         System("textgrad", "optotrace", ours.trainer_system(ours.textgrad), ours.textgrad,
                "optotrace's TextGrad-style optimizer through the Trainer"),
+        System("gepa-ours", "optotrace", ours_search.gepa, None,
+               "optotrace GEPA-style search: Pareto front over dev examples, reflective OptoPrime mutations, merges"),
+        System("demos", "optotrace", ours_search.demos, None,
+               "optotrace bootstrapped few-shot demos, subset chosen on the dev set"),
+        System("gepa-demos", "optotrace", ours_search.gepa_demos, None,
+               "optotrace GEPA-style search over the instruction and the demos together"),
         System("dspy-mipro", "peer", peer_system("dspy_run.py", "mipro"), None, "DSPy MIPROv2 auto=light"),
         System("dspy-gepa", "peer", peer_system("dspy_run.py", "gepa"), None, "DSPy GEPA"),
         System("gepa", "peer", peer_system("gepa_direct.py"), None, "the gepa package, custom adapter"),

@@ -1,0 +1,85 @@
+"""optotrace's search systems: the GEPA-style population search, bootstrapped few-shot demos, and both
+together, each spending at most what is left of the task's call budget (optotrace's RunBudget refuses the
+call that would cross it, and the proxy counts the same calls).
+
+The workflow's system prompt is the instruction followed by the demos, so the harness scores exactly what the
+search chose when it puts the returned text in the system prompt.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .context import RunContext, SystemOutcome
+
+EXAMPLES_HEADER = "\n\nExamples:\n\n"
+
+
+def system_prompt(instruction: str, demos: Any) -> str:
+    from optotrace import format_demos
+
+    shown = format_demos(demos)
+    return instruction + (EXAMPLES_HEADER + shown if shown else "")
+
+
+def workflow(ctx: RunContext, with_demos: bool) -> tuple[Any, Any, Any]:
+    """(agent, instruction parameter, demos parameter or None)."""
+    import optotrace as ot
+
+    task, llm = ctx.task, ctx.llm("workflow")
+    instruction = ot.node(task.start_instruction, name="instruction", trainable=True,
+                          description=f"the system prompt of the model that answers each {task.name} question; "
+                                      f"its reply must end with {task.answer_format}")
+    demos = ot.demos(name="examples", max_demos=3) if with_demos else None
+
+    @ot.bundle()
+    def answer(instruction: str, examples: Any, question: str) -> str:
+        """Ask the model the question; the system prompt is the instruction and the worked examples."""
+        return llm.complete(task.messages(system_prompt(instruction, examples or []), {"input": question}),
+                            max_tokens=task.max_tokens).text
+
+    def agent(question: str) -> Any:
+        return answer(instruction, demos if demos is not None else [], ot.node(question, name="question"))
+
+    return agent, instruction, demos
+
+
+def _left(ctx: RunContext) -> int:
+    return max(0, ctx.budget - ctx.calls_used())
+
+
+def _optoprime(params: list[Any], ctx: RunContext) -> Any:
+    from optotrace.optimizers import OptoPrime
+
+    return OptoPrime(params, llm=ctx.llm("optimizer"), memory_size=2, objective=ctx.task.objective, max_tokens=400)
+
+
+def gepa(ctx: RunContext) -> SystemOutcome:
+    from optotrace.optimizers import GEPA
+
+    agent, instruction, _ = workflow(ctx, with_demos=False)
+    result = GEPA(agent, _optoprime([instruction], ctx), ctx.task.train, ctx.dev, metric=ctx.task.score,
+                  budget=_left(ctx), minibatch_size=3, seed=ctx.task.seed, concurrency=2, progress=False).fit()
+    return SystemOutcome(instruction=instruction.data, steps=result.iterations,
+                         notes=f"{len(result.programs)} programs, stopped: {result.stopped}")
+
+
+def demos(ctx: RunContext) -> SystemOutcome:
+    from optotrace.optimizers import bootstrap_fewshot
+
+    agent, instruction, examples = workflow(ctx, with_demos=True)
+    result = bootstrap_fewshot(agent, examples, ctx.task.train, ctx.dev, ctx.task.score, max_demos=3,
+                               num_subsets=6, budget=_left(ctx), seed=ctx.task.seed, concurrency=2)
+    return SystemOutcome(instruction=system_prompt(instruction.data, examples.data), steps=1,
+                         notes=f"{len(result.demos)} demos from a pool of {result.pool}, stopped: {result.stopped}")
+
+
+def gepa_demos(ctx: RunContext) -> SystemOutcome:
+    from optotrace.optimizers import GEPA, BootstrapFewShot
+
+    agent, instruction, examples = workflow(ctx, with_demos=True)
+    optimizers = [_optoprime([instruction], ctx), BootstrapFewShot(examples, max_demos=3, seed=ctx.task.seed)]
+    result = GEPA(agent, optimizers, ctx.task.train, ctx.dev, metric=ctx.task.score, budget=_left(ctx),
+                  minibatch_size=3, seed=ctx.task.seed, concurrency=2, progress=False).fit()
+    return SystemOutcome(instruction=system_prompt(instruction.data, examples.data), steps=result.iterations,
+                         notes=f"{len(result.programs)} programs, stopped: {result.stopped}")
