@@ -9,6 +9,11 @@ through `observe(score)` (the Trainer calls it with the minibatch's mean score b
 records that score for the current point, asks the GP for the next point, and sets it. Scores are maximized;
 a metric to minimize is passed as its negative.
 
+Multi-fidelity in the Trainer: `fidelities={batch_size / len(train): 1.0, 1.0: len(val) / batch_size}` and
+`evaluate_full=lambda: trainer.evaluate(val)`. Each minibatch score is filed at the cheap fidelity; when the
+acquisition asks for the full one, `step()` sets that point and scores it with `evaluate_full()` (at most
+`max_full_per_step` times per step), then proposes a point for the next minibatch.
+
 Ask/tell without the Trainer, with multi-fidelity (`fidelities={0.1: 1.0, 1.0: 10.0}`: fraction of the data ->
 cost), where the acquisition picks which fidelity each evaluation uses:
 
@@ -52,6 +57,8 @@ class BayesOpt(Optimizer):
         n_init: int = 5,
         n_candidates: int = 1024,
         seed: int = 0,
+        evaluate_full: Callable[[], float] | None = None,
+        max_full_per_step: int = 2,
     ) -> None:
         super().__init__(params, llm=None)
         names = [self.names[id(p)] for p in self.params]
@@ -76,6 +83,11 @@ class BayesOpt(Optimizer):
                                      f"({d.low}, {d.high}); start inside or widen the bounds")
         self._score: float | None = None
         self.pending: Point | None = None
+        self.evaluate_full = evaluate_full
+        self.max_full_per_step = int(max_full_per_step)
+        if fids is not None and len(fids) > 2 and evaluate_full is not None:
+            raise OptimizerError("in the Trainer's flow BayesOpt takes two fidelities: the minibatch's fraction "
+                                 f"and 1.0 (evaluate_full); got {sorted(s for s, _ in fids)}")
 
     # -- ask / tell --------------------------------------------------------------------------------------------
     def ask(self) -> Point:
@@ -137,10 +149,22 @@ class BayesOpt(Optimizer):
                 "BayesOpt.step() needs the score of the current values first: call observe(score) after running "
                 "the agent (the Trainer does this), or use ask()/tell()"
             )
-        fidelity = self.pending.fidelity if self.pending is not None else 1.0
-        self.tell(self.current_values(), self._score, fidelity)
+        cheap = self.engine.fidelities[0][0] if self.engine.multi_fidelity else 1.0  # type: ignore[index]
+        if self.engine.multi_fidelity and self.evaluate_full is None:
+            raise OptimizerError(
+                "with fidelities, BayesOpt in the Trainer files each minibatch score at the cheap fidelity and needs "
+                "evaluate_full (e.g. lambda: trainer.evaluate(val)) for the expensive one; pass it, or drop "
+                "fidelities"
+            )
+        self.tell(self.current_values(), self._score, cheap)
         self._score = None
         point = self.ask()
+        for _ in range(self.max_full_per_step):  # the acquisition wants a full evaluation: do it here
+            if point.fidelity == cheap or self.evaluate_full is None:
+                break
+            self.apply({self.by_name[k]: v for k, v in point.values.items()})
+            self.tell(point, float(self.evaluate_full()), 1.0)
+            point = self.ask()
         return Proposal(values=point.values, via="bayes", names=list(point.values))
 
     def update(self, proposal: Proposal | Mapping[str, Any]) -> dict[Any, Any]:

@@ -116,3 +116,33 @@ def test_the_trainer_drives_bo_beside_optoprime(tmp_path: Path) -> None:
     result = trainer.fit()
     assert len(bo.history) == 14 and result.best_score >= first.best_score
     assert result.best_score == 1.0  # every example right: a threshold in [6, 7) with 'strict', or [9, 10) loose
+
+
+def test_multi_fidelity_in_the_trainer_mixes_minibatch_and_full_evaluations() -> None:
+    threshold = ot.node(1.0, name="threshold", trainable=True, description="in [0, 10]")
+
+    @ot.bundle()
+    def classify(threshold: float, x: float) -> str:
+        return "high" if x > threshold else "low"
+
+    data = [{"input": x / 2, "label": "high" if x / 2 > 6.2 else "low"} for x in range(21)]
+    full_calls = []
+
+    def evaluate_full() -> float:
+        full_calls.append(threshold.data)
+        return trainer.evaluate(data)
+
+    bo = BayesOpt([threshold], fidelities={0.25: 1.0, 1.0: 4.0}, evaluate_full=evaluate_full, n_init=3,
+                  n_candidates=256)
+    trainer = Trainer(lambda x: classify(threshold, x), bo, data, metric=lambda e, o: float(o == e["label"]),
+                      batch_size=5, steps=10, progress=False)
+    trainer.fit()
+    fids = [h["fidelity"] for h in bo.history]
+    assert fids.count(0.25) == 10 and fids.count(1.0) == len(full_calls) >= 1
+    best = bo.best()
+    assert best is not None and best.fidelity == 1.0
+    assert abs(best.values["threshold"] - 6.25) < 1.0
+    with pytest.raises(Exception, match="evaluate_full"):
+        lone = BayesOpt([ot.node(1.0, name="t", trainable=True)], bounds={"t": (0, 2)}, fidelities={0.5: 1, 1.0: 2})
+        lone.observe(0.5)
+        lone.step()
