@@ -24,6 +24,7 @@ cost), where the acquisition picks which fidelity each evaluation uses:
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -61,6 +62,8 @@ class BayesOpt(Optimizer):
         max_full_per_step: int = 2,
     ) -> None:
         super().__init__(params, llm=None)
+        if importlib.util.find_spec("botorch") is None:
+            raise OptimizerError("BayesOpt needs BoTorch: pip install 'optotrace[bo]'")
         names = [self.names[id(p)] for p in self.params]
         code = [n for n, p in zip(names, self.params, strict=True) if getattr(p, "is_code", False)]
         if code:
