@@ -137,6 +137,7 @@ def run_optoprime(problem: str, evals: int, spec: str) -> list[float]:
     for _ in range(evals):
         y = objective(*params)
         seen.append(float(y.data))
+        print(f"  optoprime eval {len(seen)}: f = {seen[-1]:.4f} (best {min(seen):.4f})", flush=True)
         opt.zero_feedback()
         y.backward(f"f = {y.data:.4f}; lower is better, find the minimum")
         opt.step()
