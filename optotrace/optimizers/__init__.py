@@ -9,6 +9,7 @@ from optotrace.optimizers.base import Optimizer, Proposal
 from optotrace.optimizers.contract import (
     Candidate,
     CandidateOptimizer,
+    ScoreObserver,
     StepContext,
     StepResult,
     TrainableOptimizer,
@@ -30,6 +31,7 @@ __all__ = [
     "BootstrapFewShot",
     "Candidate",
     "CandidateOptimizer",
+    "ScoreObserver",
     "Evaluator",
     "FewShotResult",
     "Optimizer",

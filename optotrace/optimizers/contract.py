@@ -25,7 +25,9 @@ if TYPE_CHECKING:
     from optotrace.llm import UsageTotals
     from optotrace.trace import ParameterNode
 
-__all__ = ["Candidate", "CandidateOptimizer", "StepContext", "StepResult", "TrainableOptimizer", "Update"]
+__all__ = [
+    "Candidate", "CandidateOptimizer", "ScoreObserver", "StepContext", "StepResult", "TrainableOptimizer", "Update",
+]
 
 Update = dict["ParameterNode", Any]
 
@@ -102,3 +104,12 @@ class CandidateOptimizer(TrainableOptimizer, Protocol):
     def propose_candidates(self, context: StepContext | None = None) -> list[Candidate]: ...
 
     def apply(self, update: Mapping[Any, Any]) -> dict[Any, Any]: ...
+
+
+@runtime_checkable
+class ScoreObserver(TrainableOptimizer, Protocol):
+    """An optimizer that explores (Bayesian optimization, evolutionary search): before each step the Trainer
+    tells it the minibatch score of the current values, and its step sets the next point to try, applied as it
+    is (never scored against the current values first: the point is what the next minibatch evaluates)."""
+
+    def observe(self, score: float) -> None: ...

@@ -38,7 +38,13 @@ from typing import Any, Protocol, runtime_checkable
 
 from optotrace.llm.run_budget import RunBudget, RunBudgetExhausted, budget_phase
 from optotrace.optimizers.base import collect_parameters, stable_names
-from optotrace.optimizers.contract import CandidateOptimizer, StepContext, StepResult, TrainableOptimizer
+from optotrace.optimizers.contract import (
+    CandidateOptimizer,
+    ScoreObserver,
+    StepContext,
+    StepResult,
+    TrainableOptimizer,
+)
 from optotrace.optimizers.errors import TrainerError
 from optotrace.optimizers.evaluation import Evaluator, Outcome, default_input
 from optotrace.optimizers.graph_snapshot import save_step_graph
@@ -220,7 +226,12 @@ class Trainer:
                               has_val=self.val is not None)
         results: list[tuple[TrainableOptimizer, StepResult]] = []
         for opt in [] if done else self.optimizers:  # at the target already: keep these values
-            if isinstance(opt, CandidateOptimizer):
+            if isinstance(opt, ScoreObserver):  # an explorer: its next point is applied, to be evaluated next
+                opt.observe(train_score)
+                result = StepResult(applied=dict(opt.step()))
+                if result.applied:
+                    current = context.batch_score = None
+            elif isinstance(opt, CandidateOptimizer):
                 result = self._candidate_step(opt, context, current)
                 proposed += sum(1 for c in result.candidates if c.update)
                 shown = result.chosen or (result.candidates[0] if result.candidates else None)
