@@ -9,7 +9,7 @@ from optotrace.optimizers.base import Optimizer, Proposal
 from optotrace.optimizers.contract import (
     Candidate,
     CandidateOptimizer,
-    ScoreObserver,
+    Explorer,
     StepContext,
     StepResult,
     TrainableOptimizer,
@@ -31,7 +31,7 @@ __all__ = [
     "BootstrapFewShot",
     "Candidate",
     "CandidateOptimizer",
-    "ScoreObserver",
+    "Explorer",
     "Evaluator",
     "FewShotResult",
     "Optimizer",

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from optotrace.trace import ParameterNode
 
 __all__ = [
-    "Candidate", "CandidateOptimizer", "ScoreObserver", "StepContext", "StepResult", "TrainableOptimizer", "Update",
+    "Candidate", "CandidateOptimizer", "Explorer", "StepContext", "StepResult", "TrainableOptimizer", "Update",
 ]
 
 Update = dict["ParameterNode", Any]
@@ -107,9 +107,12 @@ class CandidateOptimizer(TrainableOptimizer, Protocol):
 
 
 @runtime_checkable
-class ScoreObserver(TrainableOptimizer, Protocol):
-    """An optimizer that explores (Bayesian optimization, evolutionary search): before each step the Trainer
-    tells it the minibatch score of the current values, and its step sets the next point to try, applied as it
-    is (never scored against the current values first: the point is what the next minibatch evaluates)."""
+class Explorer(TrainableOptimizer, Protocol):
+    """An optimizer that explores (Bayesian optimization, evolutionary search) and says so (`explores = True`):
+    before each step the Trainer tells it the minibatch score of the current values, and its step sets the next
+    point to try, applied as it is (never scored against the current values first: the point is what the next
+    minibatch evaluates)."""
+
+    explores: bool
 
     def observe(self, score: float) -> None: ...

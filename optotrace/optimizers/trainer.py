@@ -40,7 +40,7 @@ from optotrace.llm.run_budget import RunBudget, RunBudgetExhausted, budget_phase
 from optotrace.optimizers.base import collect_parameters, stable_names
 from optotrace.optimizers.contract import (
     CandidateOptimizer,
-    ScoreObserver,
+    Explorer,
     StepContext,
     StepResult,
     TrainableOptimizer,
@@ -226,7 +226,7 @@ class Trainer:
                               has_val=self.val is not None)
         results: list[tuple[TrainableOptimizer, StepResult]] = []
         for opt in [] if done else self.optimizers:  # at the target already: keep these values
-            if isinstance(opt, ScoreObserver):  # an explorer: its next point is applied, to be evaluated next
+            if isinstance(opt, Explorer):  # an explorer: its next point is applied, to be evaluated next
                 opt.observe(train_score)
                 result = StepResult(applied=dict(opt.step()))
                 if result.applied:

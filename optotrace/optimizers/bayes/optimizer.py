@@ -47,6 +47,8 @@ class Point:
 
 
 class BayesOpt(Optimizer):
+    explores = True  # the Trainer's Explorer contract: told the batch score, its points applied as they are
+
     def __init__(
         self,
         params: Any,

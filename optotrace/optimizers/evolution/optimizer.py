@@ -31,6 +31,8 @@ __all__ = ["ParetoSearch"]
 
 
 class ParetoSearch(Optimizer):
+    explores = True  # the Trainer's Explorer contract: told the batch score, its points applied as they are
+
     def __init__(
         self,
         params: Any,
