@@ -134,31 +134,28 @@ def _replies(llm: Any, schema: dict[str, Any], prompt: str, temperatures: list[f
 @pytest.mark.timeout(1200)  # grammar sampling is slow on a busy machine; about a minute on an idle one
 @pytest.mark.xdist_group("llama_server")
 @pytest.mark.parametrize(
-    ("name", "prompt", "temperatures"),
+    ("name", "prompt", "temperatures", "model"),
     [
         # the prompt asks for the wrong shape outright (what the 0.5B model wrote without a grammar)
         pytest.param(
             "SpecAnswer",
             'The model of: maximise x subject to x <= 4. Reply with exactly {"spec": "Model"}.',
             [0.0],
-            marks=pytest.mark.xfail(
-                reason="SmolLM2 keeps writing inside one string until max_tokens: the reply is cut off (a prefix "
-                "allowed by the grammar), not of another shape; to be replaced by a finish-reason check",
-                strict=False,
-            ),
+            "local",  # SmolLM2 fills one string up to max_tokens on this schema; the default model finishes
         ),
         (
             "OptoPrime step",
             "The instruction 'Read.' makes the model answer in sentences. Improve the variables.",
             [0.0, 0.8],
+            "local:smollm2",
         ),
     ],
 )
 def test_the_embedded_model_cannot_reply_in_the_wrong_shape(
-    name: str, prompt: str, temperatures: list[float]
+    name: str, prompt: str, temperatures: list[float], model: str
 ) -> None:
     try:
-        llm = get_llm("local:smollm2", cache=False, n_threads=1)
+        llm = get_llm(model, cache=False, n_threads=1)
     except Exception as exc:
         pytest.skip(f"embedded model unavailable: {exc}")
     schema = SCHEMAS[name]
