@@ -65,8 +65,7 @@ def line_chart(series: Sequence[Series], *, width: int = 720, height: int = 260,
     out.append(f"<text x='{left + pw / 2:.0f}' y='{height - 6}' text-anchor='middle'>{html.escape(x_label)}</text>")
     if mark_x is not None:
         out.append(f"<line x1='{sx(mark_x):.1f}' y1='{top}' x2='{sx(mark_x):.1f}' y2='{top + ph}' class='best'/>"
-                   f"<text x='{sx(mark_x) + 4:.1f}' y='{top + ph - 6}' class='best-label'>"
-                   f"{html.escape(mark_label)}</text>")
+                   + _mark_text(sx(mark_x), top + ph - 6, left + pw / 2, mark_label))
     for n, (label, colour, pts) in enumerate(series):
         clean = [(x, y) for x, y in pts if y is not None and math.isfinite(y)]
         if not clean:
@@ -81,3 +80,11 @@ def line_chart(series: Sequence[Series], *, width: int = 720, height: int = 260,
                    f"<text x='{lx + 14}' y='15'>{html.escape(label)}</text>")
     out.append("</svg>")
     return "".join(out)
+
+
+def _mark_text(x: float, y: float, middle: float, label: str) -> str:
+    """The best step's label beside its line, on the side with room (a mark near the right edge is labelled
+    to its left, so the text is never cut off)."""
+    if x > middle:
+        return f"<text x='{x - 4:.1f}' y='{y}' text-anchor='end' class='best-label'>{html.escape(label)}</text>"
+    return f"<text x='{x + 4:.1f}' y='{y}' class='best-label'>{html.escape(label)}</text>"
