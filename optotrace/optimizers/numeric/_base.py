@@ -72,6 +72,16 @@ class NumericOptimizer(torch.optim.Optimizer):
                     index += 1
 
     # -- helpers ------------------------------------------------------------------------------------------------
+    def momentum_buffers(self, params: list[Tensor]) -> list[Tensor]:
+        """Each parameter's momentum buffer (state["momentum_buffer"]), created as zeros on first use."""
+        bufs = []
+        for p in params:
+            state = self.state[p]
+            if "momentum_buffer" not in state:
+                state["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            bufs.append(state["momentum_buffer"])
+        return bufs
+
     @staticmethod
     def _call_closure(closure: Callable[[], Any] | None) -> Any:
         if closure is None:

@@ -8,6 +8,7 @@ with d the preconditioned gradient for a hooked layer's weight and bias, and the
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -48,8 +49,10 @@ class KronOptimizer(NumericOptimizer):
             handle.remove()
         self._hooks = []
 
+    @abstractmethod
     def _directions(self, layers: list[KronLayer]) -> dict[KronLayer, Tensor | None]:
-        raise NotImplementedError
+        """{layer: preconditioned gradient matrix, or None for a first-order step}: each subclass's own rule."""
+        raise NotImplementedError(f"{type(self).__name__} must define _directions (K-FAC and MKOR do)")
 
     def _scale(self, directions: dict[KronLayer, Tensor | None]) -> float:
         """A factor applied to every preconditioned direction (K-FAC's KL clipping); 1 by default."""
@@ -91,13 +94,7 @@ class KronOptimizer(NumericOptimizer):
 def _apply(opt: KronOptimizer, group: dict, params: list[Tensor], steps: list[Tensor]) -> None:
     """buf = momentum * buf + d; p = p * (1 - lr * wd) - lr * buf (buf = d without momentum)."""
     lr, mom, wd = group["lr"], group["momentum"], group["weight_decay"]
-    bufs: list[Tensor] = []
-    if mom > 0:
-        for p in params:
-            state = opt.state[p]
-            if "momentum_buffer" not in state:
-                state["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-            bufs.append(state["momentum_buffer"])
+    bufs = opt.momentum_buffers(params) if mom > 0 else []
     steps = [d.reshape(p.shape) for d, p in zip(steps, params, strict=True)]
     if use_foreach(group["foreach"], params):
         lists = [params, steps, bufs] if bufs else [params, steps]

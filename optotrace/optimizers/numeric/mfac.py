@@ -198,13 +198,7 @@ def _apply(opt: MFAC, group: dict, params: list[Tensor], directions: list[Tensor
     """buf = momentum * buf + u; p = p * (1 - lr * wd) - lr * buf (buf = u without momentum)."""
     lr, mom, wd = group["lr"], group["momentum"], group["weight_decay"]
     us = [u.view_as(p) for u, p in zip(directions, params, strict=True)]
-    bufs: list[Tensor] = []
-    if mom > 0:
-        for p in params:
-            state = opt.state[p]
-            if "momentum_buffer" not in state:
-                state["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-            bufs.append(state["momentum_buffer"])
+    bufs = opt.momentum_buffers(params) if mom > 0 else []
     if fast:
         lists = [params, us, bufs] if bufs else [params, us]
         for bucket in group_by_device_dtype(lists):
