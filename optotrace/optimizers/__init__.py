@@ -18,15 +18,18 @@ from optotrace.optimizers.errors import OptimizerError, SuggestionRejected, Trai
 from optotrace.optimizers.evaluation import Evaluator, Outcome
 from optotrace.optimizers.fewshot import BootstrapFewShot, FewShotResult, bootstrap_fewshot
 from optotrace.optimizers.gepa import GEPA, SearchResult, search
+from optotrace.optimizers.induction import InstructionInduction
 from optotrace.optimizers.opro import OPRO
 from optotrace.optimizers.optoprime import OptoPrime
 from optotrace.optimizers.parse import parse_suggestion
+from optotrace.optimizers.propose_race import ProposeRace, RaceSearchResult
 from optotrace.optimizers.textgrad import TextGrad
 from optotrace.optimizers.trainer import Trainer, TrainResult
 from optotrace.optimizers.validate import validate_suggestion
 
 __all__ = [
     "GEPA",
+    "InstructionInduction",
     "OPRO",
     "BootstrapFewShot",
     "Candidate",
@@ -39,6 +42,8 @@ __all__ = [
     "OptoPrime",
     "Outcome",
     "Proposal",
+    "ProposeRace",
+    "RaceSearchResult",
     "SearchResult",
     "StepContext",
     "StepResult",

@@ -31,6 +31,7 @@ from optotrace.optimizers.contract import Candidate, StepContext, StepResult
 from optotrace.optimizers.errors import OptimizerError
 from optotrace.optimizers.evaluation import Evaluator, Outcome
 from optotrace.trace import Demos, Node
+from optotrace.trace.demos import as_pairs
 
 __all__ = ["BootstrapFewShot", "FewShotResult", "bootstrap_fewshot", "demo_from_outcome"]
 
@@ -39,7 +40,7 @@ class BootstrapFewShot:
     """A CandidateOptimizer (contract.py) for one Demos parameter."""
 
     def __init__(self, demos: Demos, *, max_demos: int | None = None, num_candidates: int = 4,
-                 min_score: float = 1.0, pool_size: int = 64, seed: int = 0) -> None:
+                 min_score: float = 1.0, pool_size: int = 64, seed: int = 0, labeled: Sequence[Any] = ()) -> None:
         if not isinstance(demos, Demos):
             raise OptimizerError(f"BootstrapFewShot takes a Demos parameter (ot.demos(...)), not {demos!r}")
         self.demos = demos
@@ -49,6 +50,7 @@ class BootstrapFewShot:
         self.pool_size = int(pool_size)
         self.seed = seed
         self.pool: list[dict[str, Any]] = []
+        self.labeled: list[dict[str, Any]] = as_pairs(labeled)  # (input, known answer) pairs: no model call
         self.step_count = 0
         self.logs: list[dict[str, Any]] = []
 
@@ -86,7 +88,9 @@ class BootstrapFewShot:
             self.harvest(context.outcomes, context.inputs)
             if not context.has_val:  # scored on this batch: a demo must not answer an example it is scored on
                 exclude = {_key(x) for x in context.inputs}
-        pool = [d for d in self.pool if _key(d["input"]) not in exclude]
+        bootstrapped = {_key(d["input"]) for d in self.pool}
+        pool = [d for d in [*self.pool, *(d for d in self.labeled if _key(d["input"]) not in bootstrapped)]
+                if _key(d["input"]) not in exclude]
         rng = random.Random(f"{self.seed}:{self.step_count}")
         current = _key(self.demos.data)
         seen = {current}
@@ -94,7 +98,8 @@ class BootstrapFewShot:
         for _ in range(self.num_candidates * 8):  # bounded tries for distinct subsets
             if len(out) >= self.num_candidates or not pool:
                 break
-            k = rng.randint(1, min(self.max_demos, len(pool)))
+            most = min(self.max_demos, len(pool))
+            k = rng.randint(max(1, (most + 1) // 2), most)  # one demo rarely shows the pattern: half or more
             subset = [pool[i] for i in sorted(rng.sample(range(len(pool)), k))]  # in pool order: one key per set
             key = _key(subset)
             if key in seen:
@@ -124,13 +129,15 @@ class BootstrapFewShot:
                           "applied": len(self.demos.data) if result.applied else None})
 
     def state_dict(self) -> dict[str, Any]:
-        return {"type": type(self).__name__, "step_count": self.step_count, "pool": self.pool, "logs": self.logs}
+        return {"type": type(self).__name__, "step_count": self.step_count, "pool": self.pool,
+                "labeled": self.labeled, "logs": self.logs}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if state.get("type") not in (None, type(self).__name__):
             raise OptimizerError(f"this state belongs to a {state.get('type')}, not a BootstrapFewShot")
         self.step_count = int(state.get("step_count", 0))
         self.pool = list(state.get("pool", []))
+        self.labeled = as_pairs(state.get("labeled", self.labeled))
         self.logs = list(state.get("logs", []))
 
 
@@ -157,10 +164,11 @@ class FewShotResult:
     demos: list[dict[str, Any]]
     initial_score: float | None
     best_score: float | None
-    tried: list[dict[str, Any]] = field(default_factory=list)  # {"size", "score"} per subset scored
+    tried: list[dict[str, Any]] = field(default_factory=list)  # {"size", "score", "examples"} per subset scored
     pool: int = 0
     spent: dict[str, Any] = field(default_factory=dict)
     stopped: str | None = None
+    labeled: int = 0  # labeled pairs the candidates could draw on besides the bootstrapped pool
 
 
 def bootstrap_fewshot(
@@ -171,38 +179,64 @@ def bootstrap_fewshot(
     metric: Callable[[Any, Any], Any],
     *,
     max_demos: int | None = None,
-    num_subsets: int = 8,
+    num_subsets: int | None = None,
     min_score: float = 1.0,
     seed: int = 0,
     budget: RunBudget | int | dict[str, int] | None = None,
     concurrency: int = 4,
     input_fn: Callable[[Any], Any] | None = None,
+    label: Callable[[Any], Any] | None = None,
+    max_bootstrap: int | None = None,
 ) -> FewShotResult:
-    """Run `agent` on `trainset`, pool the successful runs' demos, score `num_subsets` random subsets on
-    `valset` beside the current demos, and leave `demos` set to the best (ties keep the current). Returns the
-    demos chosen, the scores, and what was spent."""
+    """Pool demonstrations, race subsets of them on `valset` against the current demos (successive halving,
+    racing.py), and leave `demos` set to the winner (the current demos stay unless a subset beats them).
+
+    The pool: the agent's successful runs on (the first `max_bootstrap` of) `trainset`, and, given
+    `label(example) -> answer`, every training example as a labeled pair (its input, its known answer), which
+    costs no model call. With a call budget and no `max_bootstrap`, bootstrapping runs at most a third of the
+    budget's calls when labels are given (labeled pairs fill the rest of the pool), and `num_subsets` (default)
+    is as many as the rest of the budget can race. Training examples whose input is also in `valset` are left
+    out, so that no demo answers an example it is scored on. Returns the demos chosen, the scores and what was spent."""
+    from optotrace.optimizers.racing import affordable, race
+
     if not valset:
         raise OptimizerError("bootstrap_fewshot needs a validation set to choose demos by; pass valset=")
     run_budget = RunBudget.coerce(budget) or RunBudget()
     evaluator = Evaluator(agent, metric, params=[demos], input_fn=input_fn, concurrency=concurrency)
-    opt = BootstrapFewShot(demos, max_demos=max_demos, num_candidates=num_subsets, min_score=min_score, seed=seed)
-    tried: list[dict[str, Any]] = []
-    initial = best = None
-    stopped = None
+    scored_on = {_key(_plain(evaluator.input_fn(e))) for e in valset}
+    trainset = [e for e in trainset if _key(_plain(evaluator.input_fn(e))) not in scored_on]  # no self-answers
+    labeled = [{"input": _plain(evaluator.input_fn(e)), "output": _plain(label(e))} for e in trainset] if label else []
+    calls = run_budget.remaining_calls()
+    runs = len(trainset) if max_bootstrap is None else max(0, int(max_bootstrap))
+    if max_bootstrap is None and calls is not None and labeled:
+        runs = min(runs, calls // 3)
+    opt = BootstrapFewShot(demos, max_demos=max_demos, num_candidates=1, min_score=min_score, seed=seed,
+                           labeled=labeled)
+    result = FewShotResult(list(demos.data), None, None, labeled=len(labeled))
     with run_budget.active():
         try:
-            initial = best = evaluator.mean(valset)
-            outcomes = evaluator.run_batch(list(trainset))
-            opt.harvest(outcomes, [evaluator.input_fn(e) for e in trainset])
-            for cand in opt.propose_candidates(None):
-                score = evaluator.mean(valset, cand.update)
-                tried.append({"size": len(cand.update[demos]), "score": score})
-                if score > best:
-                    best = score
-                    opt.apply(cand.update)
+            result.initial_score = result.best_score = evaluator.mean(valset)
+            if runs:
+                outcomes = evaluator.run_batch(list(trainset[:runs]))
+                opt.harvest(outcomes, [evaluator.input_fn(e) for e in trainset[:runs]])
+            left = run_budget.remaining_calls()
+            wanted = num_subsets if num_subsets is not None else (
+                8 if left is None else min(16, affordable(left, len(valset))))
+            opt.num_candidates = max(1, wanted)
+            candidates = [c.update for c in opt.propose_candidates(None)]
+            raced = race(evaluator, candidates, list(valset))
+            result.stopped = raced.stopped
+            result.tried = [{"size": len(candidates[r["candidate"]][demos]), "score": r["score"],
+                             "examples": r["examples"]} for r in raced.scored]
+            if raced.best is not None:
+                opt.apply(candidates[raced.best])
+                result.best_score = raced.best_score
+            else:
+                result.best_score = raced.incumbent_score if raced.scored else result.initial_score
         except RunBudgetExhausted:
-            stopped = "budget"
-    return FewShotResult(list(demos.data), initial, best, tried, len(opt.pool), run_budget.report(), stopped)
+            result.stopped = "budget"
+    result.demos, result.pool, result.spent = list(demos.data), len(opt.pool), run_budget.report()
+    return result
 
 
 def _key(value: Any) -> str:

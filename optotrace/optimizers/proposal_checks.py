@@ -26,6 +26,9 @@ _ANSWER_SHAPED_RE = re.compile(
 _EDIT_COMMAND_RE = re.compile(
     r"(?:change|set|update|replace|modify|rewrite)\s+(?:the\s+)?(?:value\s+of\s+)?(?:the\s+)?(?:variable\s+)?"
     r"[`'\"]?[\w.]+[`'\"]?(?:\s+variable)?\s+(?:to|with|into)[\s:]", re.I)
+# "answer = answer(instruction=instruction, question=question_2)": a line of the prompt's #Code copied back.
+_CODE_LINE_RE = re.compile(r"[\w.]+\s*=\s*[\w.]+\((?:[\w.]+\s*=\s*[\w.]+(?:,\s*)?)*\)")
+QUOTED_INPUT_CHARS = 40  # an instruction that holds an example's input this long (or whole) is about that example
 _EXAMPLE_CHARS = 2000  # longer values are not one answer; they are only compared for equality
 SHORT_ANSWER_WORDS = 8  # a sentence this short that states an example's number is that example's answer
 MIN_INSTRUCTION_WORDS = 5  # fewer words cannot replace an instruction of twice as many
@@ -110,12 +113,17 @@ def answer_like_reason(name: str, value: str, current: str, examples: Examples) 
     if _EDIT_COMMAND_RE.match(p):
         return (f"{_shown(value)!r} describes a change instead of being the new value: write the complete new "
                 f"instruction for {name} itself, as it will be given to the model with every input")
+    if _CODE_LINE_RE.fullmatch(p):
+        return (f"{_shown(value)!r} is a line of the program's code copied from the prompt, not an instruction: "
+                f"write the new text of {name} itself, as it will be given to the model with every input")
     if _ANSWER_SHAPED_RE.fullmatch(p):
         why = "it is a bare answer (a number, an option or a label)"
     elif any(p == _norm(o) for o in examples.outputs):
         why = "it is the output of one example"
     elif any(p == _norm(i) for i in examples.inputs):
         why = "it copies one example's input"
+    elif any(len(n) >= QUOTED_INPUT_CHARS and n in p for i in examples.inputs if (n := _norm(i))):
+        why = "it quotes one example's input"
     elif _words(p) <= 6 and any(_contains(_norm(o), p) for o in examples.outputs if len(o) <= _EXAMPLE_CHARS):
         why = "it is part of one example's output"
     elif _words(p) <= 2 and any(_contains(_norm(f), p) for f in examples.feedback):

@@ -80,3 +80,9 @@ def textgrad(params: list[Any], llm: Any, task: Any) -> Any:
 
     return TextGrad(params, llm=llm, objective=task.objective, max_gradient_calls=4, max_tokens=300,
                     gradient_max_tokens=160)
+
+
+def induction(params: list[Any], llm: Any, task: Any) -> Any:
+    from optotrace.optimizers import InstructionInduction
+
+    return InstructionInduction(params, llm=llm, objective=task.objective)

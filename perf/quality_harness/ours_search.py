@@ -69,17 +69,53 @@ def demos(ctx: RunContext) -> SystemOutcome:
 
     agent, instruction, examples = workflow(ctx, with_demos=True)
     result = bootstrap_fewshot(agent, examples, ctx.task.train, ctx.dev, ctx.task.score, max_demos=3,
-                               num_subsets=6, budget=_left(ctx), seed=ctx.task.seed, concurrency=2)
+                               budget=_left(ctx), seed=ctx.task.seed, concurrency=2, label=_label)
+    raced = sum(t["examples"] == min(x["examples"] for x in result.tried) for t in result.tried)
     return SystemOutcome(instruction=system_prompt(instruction.data, examples.data), steps=1,
-                         notes=f"{len(result.demos)} demos from a pool of {result.pool}, stopped: {result.stopped}")
+                         notes=f"{len(result.demos)} demos; {raced} subsets raced from {result.pool} bootstrapped "
+                               f"+ {result.labeled} labeled; stopped: {result.stopped}")
+
+
+def _label(example: Any) -> Any:
+    return example["target"]
+
+
+def _not_dev(ctx: RunContext) -> list[dict[str, Any]]:
+    """Train without the dev examples: a demo must not answer an example it is scored on."""
+    return [ex for ex in ctx.task.train if ex not in ctx.dev]
+
+
+def _labeled(ctx: RunContext) -> list[dict[str, Any]]:
+    return [{"input": ex["input"], "output": _label(ex)} for ex in _not_dev(ctx)]
 
 
 def gepa_demos(ctx: RunContext) -> SystemOutcome:
     from optotrace.optimizers import GEPA, BootstrapFewShot
 
     agent, instruction, examples = workflow(ctx, with_demos=True)
-    optimizers = [_optoprime([instruction], ctx), BootstrapFewShot(examples, max_demos=3, seed=ctx.task.seed)]
-    result = GEPA(agent, optimizers, ctx.task.train, ctx.dev, metric=ctx.task.score, budget=_left(ctx),
+    optimizers = [_optoprime([instruction], ctx), BootstrapFewShot(examples, max_demos=3, seed=ctx.task.seed,
+                                                                    labeled=_labeled(ctx))]
+    result = GEPA(agent, optimizers, _not_dev(ctx), ctx.dev, metric=ctx.task.score, budget=_left(ctx),
                   minibatch_size=3, seed=ctx.task.seed, concurrency=2, progress=False).fit()
     return SystemOutcome(instruction=system_prompt(instruction.data, examples.data), steps=result.iterations,
                          notes=f"{len(result.programs)} programs, stopped: {result.stopped}")
+
+
+def _induction(params: list[Any], ctx: RunContext) -> Any:
+    from optotrace.optimizers import InstructionInduction
+
+    return InstructionInduction(params, llm=ctx.llm("optimizer"), objective=ctx.task.objective)
+
+
+def propose_race(ctx: RunContext) -> SystemOutcome:
+    from optotrace.optimizers import BootstrapFewShot, ProposeRace
+
+    agent, instruction, examples = workflow(ctx, with_demos=True)
+    optimizers = [_induction([instruction], ctx), BootstrapFewShot(examples, max_demos=3, seed=ctx.task.seed,
+                                                                    labeled=_labeled(ctx))]
+    result = ProposeRace(agent, optimizers, _not_dev(ctx), ctx.dev, metric=ctx.task.score, budget=_left(ctx),
+                         seed=ctx.task.seed, concurrency=2).fit()
+    kinds = sorted({c["source"] for c in result.candidates})
+    return SystemOutcome(instruction=system_prompt(instruction.data, examples.data), steps=1,
+                         notes=f"{len(result.candidates)} candidates raced ({', '.join(kinds)}); chose "
+                               f"{result.chosen}; stopped: {result.stopped}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from itertools import combinations
 from pathlib import Path
 from typing import Any
 
@@ -64,22 +63,28 @@ def test_demos_parameter_holds_pairs_and_formats_them() -> None:
     assert len(d.data) == 2  # a refused value changes nothing
 
 
-def test_bootstrap_keeps_only_successful_runs_and_picks_the_best_subset() -> None:
+def test_bootstrap_keeps_only_successful_runs_and_races_the_subsets() -> None:
     agent, _, examples, _ = make_agent()
     result = bootstrap_fewshot(agent, examples, TRAIN, VAL, metric, num_subsets=8, seed=1)
     opt_pool = {d["input"] for d in examples.data}
     assert result.pool == 3  # c1 failed: never a demo
     assert "c1" not in opt_pool and all(d["output"] == truth(d["input"]) for d in examples.data)
-    # Every subset of at most 2 of the 3 successful demos, scored by hand: the best one is chosen.
-    pool = [{"input": x, "output": truth(x)} for x in ("a1!", "b1!", "d1!")]
-    best = 0.0
-    for k in (1, 2):
-        for subset in combinations(pool, k):
-            letters = {d["input"][0] for d in subset}
-            best = max(best, sum(v["input"][0] in letters for v in VAL) / len(VAL))
-    assert result.initial_score == 0.0 and result.best_score == best == 0.75
-    assert len(result.tried) == 6 and max(t["score"] for t in result.tried) == best
-    assert "a1!" in opt_pool and len(examples.data) == 2
+    # All 6 subsets of at most 2 of the 3 demos start the race on 2 examples; the better half go on to all 4.
+    assert sorted(t["examples"] for t in result.tried) == [2] * 6 + [4] * 3
+    finalists = [t for t in result.tried if t["examples"] == 4]
+    assert result.initial_score == 0.0 and result.best_score == max(t["score"] for t in finalists) > 0
+    chosen = {d["input"][0] for d in examples.data}
+    assert result.best_score == sum(v["input"][0] in chosen for v in VAL) / len(VAL)
+
+
+def test_labeled_pairs_fill_the_pool_without_model_calls() -> None:
+    agent, _, examples, llm = make_agent()
+    result = bootstrap_fewshot(agent, examples, TRAIN, VAL, metric, label=lambda e: truth(e["input"]),
+                               max_bootstrap=0, num_subsets=6, seed=0, budget=40)
+    assert result.pool == 0 and result.labeled == 4  # c1's known answer is a demo too: no run needed
+    assert result.best_score > result.initial_score == 0.0
+    assert all(d["output"] == truth(d["input"]) for d in examples.data)
+    assert result.spent["calls"] <= 40 and result.spent["calls"] < 4 + 6 * 4  # raced, not all scored on all
 
 
 def test_bootstrap_optimizer_harvests_from_the_graph() -> None:

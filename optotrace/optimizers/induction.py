@@ -1,0 +1,135 @@
+"""Instruction induction: a new instruction written from worked examples, in plain text, in a short prompt.
+
+For instruction parameters (prompts, system messages) and small optimizer models. OptoPrime shows the model
+the program's graph and asks for JSON; a 0.5B model shown that copies the current value, a line of the
+graph, or one example's answer. Here the prompt is only the current instruction, a few of the step's
+examples (the input, what came out, the feedback, which names the right answer) and the goal, and the
+reply is the new instruction as text. Each parameter with feedback gets its own call. The value is checked
+like any other (answer-like values are refused with the reason, and the reason is shown next time).
+
+    opt = InstructionInduction([instruction], llm=llm, objective="... answer with a single number")
+    # under the Trainer, GEPA or ProposeRace (a CandidateOptimizer); num_candidates=k draws k at temperature
+
+The examples come from the step's outcomes (the StepContext: failing ones first), or, stepped on its own,
+from the feedback the parameter holds (the inputs and outputs of its subgraphs).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from optotrace.optimizers.base import Optimizer, Proposal
+from optotrace.optimizers.contract import StepContext
+from optotrace.optimizers.errors import OptimizerError
+from optotrace.optimizers.prompt_render import clip
+from optotrace.optimizers.proposal_checks import examples_of
+from optotrace.optimizers.templates import render
+
+__all__ = ["InstructionInduction"]
+
+SYSTEM = "You write clear, general instructions for language models."
+DEFAULT_OBJECTIVE = "the model answers every input of this kind correctly."
+_PREFIX_RE = re.compile(r"^\s*(?:\*\*)?(?:new\s+)?(?:instruction|system prompt)(?:\*\*)?\s*[:\-]\s*(?:\*\*)?\s*", re.I)
+
+
+class InstructionInduction(Optimizer):
+    def __init__(self, params: Any, llm: Any = None, *, objective: str | None = None, max_examples: int = 4,
+                 example_chars: int = 500, max_tokens: int | None = 160, temperature: float = 0.0,
+                 candidate_temperature: float = 0.8, num_candidates: int = 1, seed: int | None = 0) -> None:
+        super().__init__(params, llm)
+        texts = [p for p in self.params if p.trainable and isinstance(p.data, str) and not getattr(p, "is_code", False)]
+        if not texts:
+            raise OptimizerError("InstructionInduction rewrites text parameters (instructions); none was given")
+        self.objective = objective or DEFAULT_OBJECTIVE
+        self.max_examples = max(1, int(max_examples))
+        self.example_chars = int(example_chars)
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+        self.candidate_temperature = candidate_temperature
+        self.num_candidates = max(1, int(num_candidates))
+        self.seed = seed
+        self._turn = 0
+
+    def propose(self, context: StepContext | None = None, variant: int = 0, **kwargs: Any) -> Proposal:
+        targets = [p for p in self.params if p.trainable and isinstance(p.data, str)
+                   and not getattr(p, "is_code", False) and (p.feedback or context is not None)]
+        if not targets:
+            return Proposal(error="no instruction parameter has feedback this step")
+        param = targets[(self._turn + variant) % len(targets)]  # one parameter per call, in turn
+        if variant == 0:
+            self._turn += 1
+        name = self.names[id(param)]
+        examples = self._examples(param, context)
+        notes = self.take_notes() if variant == 0 else []
+        user = render("induction_user", current=clip(param.data, 2000), examples=examples or "(none shown)",
+                      objective=self.objective,
+                      notes=("\n" + "\n".join(notes)) if notes else "")
+        from optotrace.llm import BudgetExceeded, LLMError
+
+        try:
+            reply = self.llm.complete(
+                [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}],
+                temperature=self.temperature if variant == 0 else self.candidate_temperature,
+                max_tokens=self.max_tokens,
+                seed=None if self.seed is None else self.seed + self.step_count + 7919 * variant,
+            )
+        except BudgetExceeded:
+            raise
+        except LLMError as exc:
+            return Proposal(error=f"{type(exc).__name__}: {exc}", via="error", names=[name])
+        text = read_instruction(reply.text)
+        proposal = Proposal(reply=reply.text, names=[name], prompt_chars=len(user))
+        if getattr(reply, "finish_reason", None) == "length":
+            proposal.rejected[name] = "the reply was cut off at the token limit; write a shorter instruction"
+            proposal.via = "none"
+        elif text:
+            proposal.values, proposal.via = {name: text}, "text"
+        else:
+            proposal.error = "the reply held no instruction"
+        return proposal
+
+    def _examples(self, param: Any, context: StepContext | None) -> str:
+        rows: list[tuple[float, str, str, str]] = []
+        if context is not None and context.outcomes:
+            for outcome, raw in zip(context.outcomes, context.inputs, strict=False):
+                output = getattr(outcome.output, "data", outcome.output)
+                rows.append((outcome.score, _text(raw), _text(output), str(outcome.feedback or "")))
+        else:
+            seen = examples_of([param])
+            for inp, out, fb in zip(seen.inputs, seen.outputs, seen.feedback, strict=False):
+                rows.append((0.0, inp, out, fb))
+        rows.sort(key=lambda r: r[0])  # the failures first
+        c = self.example_chars
+        return "\n\n".join(f"Input: {clip(i, c)}\nOutput: {clip(o, c // 2)}\nFeedback: {clip(f, c // 2)}"
+                           for _, i, o, f in rows[: self.max_examples])
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {"objective": self.objective, "turn": self._turn}
+
+    def _load_extra_state(self, state: Mapping[str, Any]) -> None:
+        self._turn = int(state.get("turn", 0))
+
+
+def read_instruction(reply: str) -> str:
+    """The instruction in a plain-text reply: without code fences, a leading 'Instruction:' label, or the
+    quotes around the whole of it."""
+    from optotrace.llm.replies import unfence
+
+    text = unfence(reply).strip()
+    text = _PREFIX_RE.sub("", text, count=1).strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'`":
+        text = text[1:-1].strip()
+    return text
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    import json
+
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return repr(value)

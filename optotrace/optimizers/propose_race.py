@@ -1,0 +1,237 @@
+"""Propose, then race: many candidates from reflective proposals and demonstrations, chosen by successive
+halving on the validation set (racing.py). Built for small budgets and small models, where a loop that spends
+a full validation pass on every proposal sees only two or three of them.
+
+    result = ProposeRace(agent, [OptoPrime([instruction], llm=llm), BootstrapFewShot(examples, labeled=pairs)],
+                         trainset, valset, metric=metric, budget=60).fit()
+
+1. Proposals: a few rounds, each on a fresh training minibatch: the workflow runs traced, the failing examples'
+   outputs get `backward(feedback)`, and each text/code optimizer (OptoPrime, OPRO, TextGrad) proposes from
+   those subgraphs and feedback. Every successful run is pooled as a demonstration.
+2. Demonstrations: each BootstrapFewShot proposes subsets of its pool (bootstrapped runs and labeled pairs).
+3. Race: all candidates and the current values on the validation set; the winner must beat the current values
+   on the same examples.
+4. Combine: when the winner changed only some parameters, the candidates that changed the others race again
+   with the winner in place (the winner is the incumbent), so an instruction and demos that each help are
+   found together.
+
+The budget (LLM calls or tokens, workflow runs and proposals alike) is kept exactly: with a call budget, about
+`proposal_share` of it goes to proposals and the rest to the race. What was spent is in the result.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from optotrace.llm.run_budget import RunBudget, RunBudgetExhausted, budget_phase
+from optotrace.optimizers.contract import CandidateOptimizer, StepContext, StepResult
+from optotrace.optimizers.errors import OptimizerError
+from optotrace.optimizers.evaluation import Evaluator
+from optotrace.optimizers.fewshot import BootstrapFewShot
+from optotrace.optimizers.racing import affordable, race
+
+log = logging.getLogger("optotrace.optimizers.propose_race")
+
+__all__ = ["ProposeRace", "RaceSearchResult"]
+
+
+@dataclass
+class RaceSearchResult:
+    initial_score: float | None
+    best_score: float | None  # the chosen values' mean on the examples they were compared on
+    best_values: dict[str, Any]
+    candidates: list[dict[str, Any]] = field(default_factory=list)  # {"source", "params", "score", "examples"}
+    chosen: str = "current"  # the chosen candidate's source ("current": nothing beat the start)
+    spent: dict[str, Any] = field(default_factory=dict)
+    stopped: str | None = None
+    seconds: float = 0.0
+
+
+class ProposeRace:
+    def __init__(
+        self,
+        agent: Callable[[Any], Any],
+        optimizer: CandidateOptimizer | Sequence[CandidateOptimizer],
+        trainset: Sequence[Any],
+        valset: Sequence[Any],
+        *,
+        metric: Callable[[Any, Any], Any],
+        budget: RunBudget | int | dict[str, int] | None = None,
+        rounds: int | None = None,
+        minibatch_size: int = 4,
+        demo_candidates: int | None = None,
+        proposal_share: float = 0.35,
+        seed: int = 0,
+        concurrency: int = 4,
+        input_fn: Callable[[Any], Any] | None = None,
+    ) -> None:
+        self.optimizers = list(optimizer) if isinstance(optimizer, (list, tuple)) else [optimizer]
+        for opt in self.optimizers:
+            if not isinstance(opt, CandidateOptimizer):
+                raise OptimizerError(f"ProposeRace needs optimizers that propose candidates (OptoPrime, OPRO, "
+                                     f"TextGrad, BootstrapFewShot); {type(opt).__name__} does not")
+        if not trainset or not valset:
+            raise OptimizerError("ProposeRace needs a non-empty trainset (for proposals) and valset (for the race)")
+        self.budget = RunBudget.coerce(budget) or RunBudget()
+        if rounds is None and self.budget.remaining_calls() is None:
+            raise OptimizerError("give ProposeRace a call budget (budget=60) or rounds=, to size the proposals")
+        self.trainset, self.valset = list(trainset), list(valset)
+        self.minibatch_size = max(1, min(int(minibatch_size), len(self.trainset)))
+        self.proposal_share = min(max(float(proposal_share), 0.0), 0.9)
+        self.rounds = rounds
+        self.demo_candidates = demo_candidates
+        self.rng = random.Random(seed)
+        from optotrace.optimizers.base import stable_names
+
+        params = list(dict.fromkeys(p for opt in self.optimizers for p in opt.params))
+        names = stable_names(params)
+        self.named = {names[id(p)]: p for p in params}
+        self.evaluator = Evaluator(agent, metric, params=params, input_fn=input_fn, concurrency=concurrency)
+        self.proposers = [o for o in self.optimizers if not isinstance(o, BootstrapFewShot)]
+        self.bootstrappers = [o for o in self.optimizers if isinstance(o, BootstrapFewShot)]
+        self._order: list[int] = []
+
+    def fit(self) -> RaceSearchResult:
+        t0 = time.perf_counter()
+        start = {n: p.data for n, p in self.named.items()}
+        result = RaceSearchResult(None, None, dict(start))
+        candidates: list[tuple[str, dict[Any, Any]]] = []
+        with self.budget.active():
+            try:
+                self._propose(candidates)
+                for b in self.bootstrappers:
+                    b.num_candidates = self._demo_count(len(candidates))
+                    candidates += [("demos", c.update) for c in b.propose_candidates(None) if c.update]
+                candidates = _distinct(candidates)
+                self._race(candidates, result)
+            except RunBudgetExhausted as exc:
+                log.info("propose-and-race stopped: %s", exc)
+                result.stopped = "budget"
+            finally:
+                for opt in self.optimizers:
+                    opt.zero_feedback()
+        result.best_values = {n: p.data for n, p in self.named.items()}
+        result.spent, result.seconds = self.budget.report(), round(time.perf_counter() - t0, 3)
+        return result
+
+    # -- 1. proposals ----------------------------------------------------------------------------------------
+    def _propose(self, candidates: list[tuple[str, dict[Any, Any]]]) -> None:
+        rounds = self.rounds
+        if rounds is None:
+            calls = self.budget.remaining_calls() or 0
+            rounds = max(1, int(calls * self.proposal_share) // (self.minibatch_size + len(self.proposers) or 1))
+        for r in range(rounds if (self.proposers or self.bootstrappers) else 0):
+            batch = self._minibatch()
+            for o in self.optimizers:
+                o.zero_feedback()
+            outcomes = self.evaluator.run_batch(batch)
+            inputs = [self.evaluator.input_fn(e) for e in batch]
+            for b in self.bootstrappers:
+                b.harvest(outcomes, inputs)
+            failing = [o for o in outcomes if o.score < 1.0 or o.error]
+            if not failing or not self.proposers:
+                continue
+            from optotrace.trace import Node
+
+            for o in failing:
+                target = o.error_node if o.error_node is not None else o.output
+                if isinstance(target, Node):
+                    target.backward(o.feedback)
+            score = sum(o.score for o in outcomes) / len(outcomes)
+            context = StepContext(r, batch, score, outcomes, inputs, has_val=True)
+            for opt in self.proposers:
+                with budget_phase("proposal"):
+                    proposed = opt.propose_candidates(context)
+                candidates += [(type(opt).__name__.lower(), c.update) for c in proposed if c.update]
+                opt.end_step(StepResult(proposed, None, [None] * len(proposed), score))
+
+    def _demo_count(self, proposed: int) -> int:
+        if self.demo_candidates is not None:
+            return max(1, self.demo_candidates)
+        calls = self.budget.remaining_calls()
+        room = 8 if calls is None else affordable(max(0, calls - len(self.valset)), len(self.valset))
+        return max(2, room - proposed) // max(1, len(self.bootstrappers))
+
+    # -- 3./4. the race and the combination ------------------------------------------------------------------
+    def _race(self, candidates: list[tuple[str, dict[Any, Any]]], result: RaceSearchResult) -> None:
+        log.info("racing %d candidates on %d validation examples", len(candidates), len(self.valset))
+        raced = race(self.evaluator, [u for _, u in candidates], self.valset)
+        result.initial_score = raced.incumbent_score
+        result.best_score = raced.best_score
+        result.stopped = raced.stopped
+        last: dict[int, tuple[int, float]] = {}
+        for r in raced.scored:
+            last[r["candidate"]] = (r["examples"], r["score"])
+        result.candidates = [{"source": s, "params": sorted(self._name(p) for p in u),
+                              "score": last.get(i, (0, None))[1], "examples": last.get(i, (0, None))[0]}
+                             for i, (s, u) in enumerate(candidates)]
+        if raced.best is None:
+            return
+        source, winner = candidates[raced.best]
+        result.chosen = source
+        self._apply(winner)
+        if raced.stopped:
+            return
+        self._combine(candidates, raced.best, last, result)
+
+    def _combine(self, candidates: list[tuple[str, dict[Any, Any]]], best: int,
+                 last: dict[int, tuple[int, float]], result: RaceSearchResult) -> None:
+        """A second race with the winner in place: the candidates that changed other parameters (those that went
+        furthest and scored best first, as many as the rest of the budget can race) against the winner."""
+        source, winner = candidates[best]
+        others = [i for i in last if i != best and not set(candidates[i][1]) & set(winner)]
+        if not others:
+            return
+        calls = self.budget.remaining_calls()
+        room = len(others) if calls is None else affordable(calls, len(self.valset))
+        others = sorted(others, key=lambda i: (-last[i][0], -last[i][1], i))[: min(room, 6)]
+        if not others:
+            return
+        raced = race(self.evaluator, [candidates[i][1] for i in others], self.valset)
+        result.stopped = raced.stopped
+        for r in raced.scored:
+            i = others[r["candidate"]]
+            result.candidates.append({"source": f"{source}+{candidates[i][0]}",
+                                      "params": sorted(self._name(p) for p in {**winner, **candidates[i][1]}),
+                                      "score": r["score"], "examples": r["examples"]})
+        if raced.best is not None:
+            partner_source, partner = candidates[others[raced.best]]
+            self._apply(partner)
+            result.best_score, result.chosen = raced.best_score, f"{source}+{partner_source}"
+
+    # -- helpers ---------------------------------------------------------------------------------------------
+    def _apply(self, update: Mapping[Any, Any]) -> None:
+        for opt in self.optimizers:
+            mine = {p: v for p, v in update.items() if any(p is q for q in opt.params)}
+            if mine:
+                opt.apply(mine)
+
+    def _minibatch(self) -> list[Any]:
+        if len(self._order) < self.minibatch_size:
+            order = list(range(len(self.trainset)))
+            self.rng.shuffle(order)
+            self._order.extend(order)
+        idx, self._order = self._order[: self.minibatch_size], self._order[self.minibatch_size :]
+        return [self.trainset[i] for i in idx]
+
+    def _name(self, param: Any) -> str:
+        return next((n for n, p in self.named.items() if p is param), repr(param))
+
+
+def _distinct(candidates: list[tuple[str, dict[Any, Any]]]) -> list[tuple[str, dict[Any, Any]]]:
+    import json
+
+    seen: set[str] = set()
+    out = []
+    for source, update in candidates:
+        key = json.dumps(sorted((id(p), repr(v)) for p, v in update.items()))
+        if key not in seen:
+            seen.add(key)
+            out.append((source, update))
+    return out
+
