@@ -79,9 +79,10 @@ class InstructionInduction(Optimizer):
             raise
         except LLMError as exc:
             return Proposal(error=f"{type(exc).__name__}: {exc}", via="error", names=[name])
-        text = read_instruction(reply.text)
+        cut = getattr(reply, "finish_reason", None) == "length"
+        text = read_instruction(complete_part(reply.text) if cut else reply.text)
         proposal = Proposal(reply=reply.text, names=[name], prompt_chars=len(user))
-        if getattr(reply, "finish_reason", None) == "length":
+        if not text and cut:
             proposal.rejected[name] = "the reply was cut off at the token limit; write a shorter instruction"
             proposal.via = "none"
         elif text:
@@ -110,6 +111,17 @@ class InstructionInduction(Optimizer):
 
     def _load_extra_state(self, state: Mapping[str, Any]) -> None:
         self._turn = int(state.get("turn", 0))
+
+
+def complete_part(reply: str) -> str:
+    """What a reply cut off at the token limit said completely: its whole paragraphs, else its whole
+    sentences, else nothing (a small model often states the rule first and then works through an example)."""
+    text = reply.strip()
+    paragraphs = [p for p in re.split(r"\n\s*\n", text)]
+    if len(paragraphs) > 1:
+        return "\n\n".join(paragraphs[:-1]).strip()
+    sentences = re.findall(r".+?[.!?](?=\s|$)", text, re.S)
+    return "".join(sentences).strip()
 
 
 def read_instruction(reply: str) -> str:

@@ -39,6 +39,8 @@ log = logging.getLogger("optotrace.optimizers.propose_race")
 
 __all__ = ["ProposeRace", "RaceSearchResult"]
 
+RACE_SHARE = 0.75  # of the calls left after the proposals: the first race; the rest: the combining race
+
 
 @dataclass
 class RaceSearchResult:
@@ -122,9 +124,11 @@ class ProposeRace:
     # -- 1. proposals ----------------------------------------------------------------------------------------
     def _propose(self, candidates: list[tuple[str, dict[Any, Any]]]) -> None:
         rounds = self.rounds
-        if rounds is None:
+        if rounds is None:  # as many as the share allows, but at most half the candidates the race can take
             calls = self.budget.remaining_calls() or 0
-            rounds = max(1, int(calls * self.proposal_share) // (self.minibatch_size + len(self.proposers) or 1))
+            per_round = self.minibatch_size + len(self.proposers)
+            racing = affordable(int(calls * (1 - self.proposal_share) * RACE_SHARE), len(self.valset))
+            rounds = max(1, min(int(calls * self.proposal_share) // per_round, racing // 2))
         for r in range(rounds if (self.proposers or self.bootstrappers) else 0):
             batch = self._minibatch()
             for o in self.optimizers:
@@ -154,7 +158,7 @@ class ProposeRace:
         if self.demo_candidates is not None:
             return max(1, self.demo_candidates)
         calls = self.budget.remaining_calls()
-        room = 8 if calls is None else affordable(max(0, calls - len(self.valset)), len(self.valset))
+        room = 8 if calls is None else affordable(int(calls * RACE_SHARE), len(self.valset))
         return max(2, room - proposed) // max(1, len(self.bootstrappers))
 
     # -- 3./4. the race and the combination ------------------------------------------------------------------

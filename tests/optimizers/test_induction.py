@@ -61,3 +61,12 @@ def test_reading_the_reply() -> None:
     assert read_instruction("```\nCount the items.\n```") == "Count the items."
     assert read_instruction("**New instruction:** 'Count the items.'") == "Count the items."
     assert read_instruction("Count the items.") == "Count the items."
+
+
+def test_a_reply_cut_off_at_the_limit_keeps_what_it_said_completely() -> None:
+    from optotrace.optimizers.induction import complete_part
+
+    rule = "Count each item separately, then add the counts; end with the number."
+    assert complete_part(rule + "\n\n1. Carrots: 4\n2. Cabb") == rule
+    assert complete_part("Count each item. Then add them up. The fir") == "Count each item. Then add them up."
+    assert complete_part("Count each it") == ""
