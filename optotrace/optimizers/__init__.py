@@ -6,6 +6,7 @@ optimizers live in `optotrace.optimizers.numeric`, imported on their own, so thi
 """
 
 from optotrace.optimizers.base import Optimizer, Proposal
+from optotrace.optimizers.code_rewrite import CodeRewrite
 from optotrace.optimizers.contract import (
     Candidate,
     CandidateOptimizer,
@@ -33,6 +34,7 @@ __all__ = [
     "OPRO",
     "BootstrapFewShot",
     "Candidate",
+    "CodeRewrite",
     "CandidateOptimizer",
     "Explorer",
     "Evaluator",

@@ -86,3 +86,9 @@ def induction(params: list[Any], llm: Any, task: Any) -> Any:
     from optotrace.optimizers import InstructionInduction
 
     return InstructionInduction(params, llm=llm, objective=task.objective)
+
+
+def code_rewrite(params: list[Any], llm: Any, task: Any) -> Any:
+    from optotrace.optimizers import CodeRewrite
+
+    return CodeRewrite(params, llm=llm, objective=task.objective)

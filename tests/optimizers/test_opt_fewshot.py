@@ -139,3 +139,12 @@ def test_search_optimizes_an_instruction_and_demos_of_a_module_together() -> Non
     assert all(d["output"] == truth(d["input"]) for d in examples.data)
     assert {p["origin"] for p in result.programs} >= {"seed", "mutation"}
     assert result.spent["calls"] == len(agent_llm.requests) + len(opt_llm.requests) <= 200
+
+
+def test_a_training_example_that_is_also_validated_on_never_becomes_a_demo() -> None:
+    agent, _, examples, _ = make_agent()
+    shared = [{"input": "a2"}, {"input": "b2"}]
+    result = bootstrap_fewshot(agent, examples, TRAIN + shared, VAL, metric, label=lambda e: truth(e["input"]),
+                               max_bootstrap=0, num_subsets=4, seed=0)
+    assert result.labeled == 4  # a2 and b2 are in VAL: a demo of them would answer its own example
+    assert not {d["input"] for d in examples.data} & {"a2", "b2"}

@@ -1,0 +1,94 @@
+"""Code rewrite: a code parameter's new source asked for in plain text, in a short prompt.
+
+The counterpart of InstructionInduction for code: the prompt holds only the function's current source, the
+feedback its runs received and the goal, and the reply is the complete new source in a ```python block, the
+form code models are trained to answer in (a 0.5B model asked for JSON with the source inside a string writes
+broken escapes or a bare value). Each code parameter with feedback gets its own call, in turn. The new source
+is checked like any other (it compiles, keeps the function's name and signature) before it can be used.
+
+    opt = CodeRewrite([solve], llm=llm, objective="pass all the tests")   # solve: @bundle(trainable=True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from optotrace.optimizers.base import Optimizer, Proposal
+from optotrace.optimizers.contract import StepContext
+from optotrace.optimizers.errors import OptimizerError
+from optotrace.optimizers.prompt_render import clip
+from optotrace.optimizers.templates import render
+
+__all__ = ["CodeRewrite"]
+
+SYSTEM = "You are an expert Python programmer. You fix functions so that they do what their feedback asks."
+DEFAULT_OBJECTIVE = "the function works correctly on every input."
+
+
+class CodeRewrite(Optimizer):
+    def __init__(self, params: Any, llm: Any = None, *, objective: str | None = None, max_tokens: int | None = 700,
+                 feedback_chars: int = 1500, temperature: float = 0.0, candidate_temperature: float = 0.8,
+                 num_candidates: int = 1, seed: int | None = 0) -> None:
+        super().__init__(params, llm)
+        if not [p for p in self.params if getattr(p, "is_code", False)]:
+            raise OptimizerError("CodeRewrite rewrites code parameters (@bundle(trainable=True)); none was given")
+        self.objective = objective or DEFAULT_OBJECTIVE
+        self.max_tokens = max_tokens
+        self.feedback_chars = int(feedback_chars)
+        self.temperature = temperature
+        self.candidate_temperature = candidate_temperature
+        self.num_candidates = max(1, int(num_candidates))
+        self.seed = seed
+        self._turn = 0
+
+    def propose(self, context: StepContext | None = None, variant: int = 0, **kwargs: Any) -> Proposal:
+        targets = [p for p in self.params if p.trainable and getattr(p, "is_code", False) and p.feedback]
+        if not targets:
+            return Proposal(error="no code parameter has feedback this step")
+        param = targets[(self._turn + variant) % len(targets)]
+        if variant == 0:
+            self._turn += 1
+        name = self.names[id(param)]
+        notes = self.take_notes() if variant == 0 else []
+        user = render("code_rewrite_user", name=getattr(param, "code_name", None) or name,
+                      source=param.data, feedback=clip(_feedback(param), self.feedback_chars),
+                      objective=self.objective, notes=("\n" + "\n".join(notes)) if notes else "")
+        from optotrace.llm import BudgetExceeded, LLMError
+        from optotrace.llm.replies import extract_program
+
+        try:
+            reply = self.llm.complete(
+                [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}],
+                temperature=self.temperature if variant == 0 else self.candidate_temperature,
+                max_tokens=self.max_tokens,
+                seed=None if self.seed is None else self.seed + self.step_count + 7919 * variant,
+            )
+        except BudgetExceeded:
+            raise
+        except LLMError as exc:
+            return Proposal(error=f"{type(exc).__name__}: {exc}", via="error", names=[name])
+        proposal = Proposal(reply=reply.text, names=[name], prompt_chars=len(user))
+        code = extract_program(reply.text)
+        if getattr(reply, "finish_reason", None) == "length" and (code is None or "```" not in reply.text[-5:]):
+            proposal.rejected[name] = "the reply was cut off at the token limit before the code ended"
+        elif code:
+            proposal.values, proposal.via = {name: code}, "text"
+        else:
+            proposal.error = "the reply held no ```python block"
+        return proposal
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {"objective": self.objective, "turn": self._turn}
+
+    def _load_extra_state(self, state: Mapping[str, Any]) -> None:
+        self._turn = int(state.get("turn", 0))
+
+
+def _feedback(param: Any) -> str:
+    texts: list[str] = []
+    for item in param.feedback:
+        text = item.feedback if isinstance(item.feedback, str) else repr(item.feedback)
+        if text not in texts:
+            texts.append(text)
+    return "\n".join(texts) or "(none)"
