@@ -28,8 +28,8 @@ DEFAULT_OBJECTIVE = "the function works correctly on every input."
 
 class CodeRewrite(Optimizer):
     def __init__(self, params: Any, llm: Any = None, *, objective: str | None = None, max_tokens: int | None = 700,
-                 feedback_chars: int = 1500, temperature: float = 0.0, candidate_temperature: float = 0.8,
-                 num_candidates: int = 1, seed: int | None = 0) -> None:
+                 feedback_chars: int = 1500, temperature: float = 0.0, retry_temperature: float = 0.7,
+                 candidate_temperature: float = 0.8, num_candidates: int = 1, seed: int | None = 0) -> None:
         super().__init__(params, llm)
         if not [p for p in self.params if getattr(p, "is_code", False)]:
             raise OptimizerError("CodeRewrite rewrites code parameters (@bundle(trainable=True)); none was given")
@@ -37,6 +37,8 @@ class CodeRewrite(Optimizer):
         self.max_tokens = max_tokens
         self.feedback_chars = int(feedback_chars)
         self.temperature = temperature
+        self.retry_temperature = retry_temperature
+        self._written: set[int] = set()  # parameters whose current source this optimizer wrote
         self.candidate_temperature = candidate_temperature
         self.num_candidates = max(1, int(num_candidates))
         self.seed = seed
@@ -60,7 +62,7 @@ class CodeRewrite(Optimizer):
         try:
             reply = self.llm.complete(
                 [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}],
-                temperature=self.temperature if variant == 0 else self.candidate_temperature,
+                temperature=self._temperature(param, variant),
                 max_tokens=self.max_tokens,
                 seed=None if self.seed is None else self.seed + self.step_count + 7919 * variant,
             )
@@ -77,6 +79,18 @@ class CodeRewrite(Optimizer):
         else:
             proposal.error = "the reply held no ```python block"
         return proposal
+
+    def _temperature(self, param: Any, variant: int) -> float:
+        """The first rewrite at `temperature`; a rewrite of a source this optimizer wrote (which failed, since it
+        has feedback again) at `retry_temperature`: at temperature 0 a small model repeats its own code."""
+        if variant:
+            return self.candidate_temperature
+        return self.retry_temperature if id(param) in self._written else self.temperature
+
+    def apply(self, checked: Mapping[Any, Any]) -> dict[Any, Any]:
+        changed = super().apply(checked)
+        self._written.update(id(p) for p in changed)
+        return changed
 
     def _extra_state(self) -> dict[str, Any]:
         return {"objective": self.objective, "turn": self._turn}

@@ -46,3 +46,14 @@ def test_a_changed_signature_is_refused_with_the_reason_and_the_next_prompt_says
 def test_no_code_parameter_is_a_clear_error() -> None:
     with pytest.raises(OptimizerError, match="code parameters"):
         CodeRewrite([ot.node("text", trainable=True)], llm=ScriptedLLM([]))
+
+
+def test_a_rewrite_of_its_own_failed_source_is_drawn_at_the_retry_temperature() -> None:
+    fn, _ = traced_failure()
+    llm = ScriptedLLM(["```python\ndef is_even(n: int) -> bool:\n    return n % 4 == 0\n```", FIXED])
+    opt = CodeRewrite([fn.parameter], llm=llm, retry_temperature=0.6)
+    opt.step()
+    fn(6).backward("is_even(6) returned False; expected True")
+    opt.step()
+    assert [r["temperature"] for r in llm.requests] == [0.0, 0.6]
+    assert fn(6).data is True
