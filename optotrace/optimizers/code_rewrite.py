@@ -17,6 +17,7 @@ from typing import Any
 from optotrace.optimizers.base import Optimizer, Proposal
 from optotrace.optimizers.contract import StepContext
 from optotrace.optimizers.errors import OptimizerError
+from optotrace.optimizers.plain_ask import ask_plain
 from optotrace.optimizers.prompt_render import clip
 from optotrace.optimizers.templates import render
 
@@ -56,20 +57,13 @@ class CodeRewrite(Optimizer):
         user = render("code_rewrite_user", name=getattr(param, "code_name", None) or name,
                       source=param.data, feedback=clip(_feedback(param), self.feedback_chars),
                       objective=self.objective, notes=("\n" + "\n".join(notes)) if notes else "")
-        from optotrace.llm import BudgetExceeded, LLMError
         from optotrace.llm.replies import extract_program
 
-        try:
-            reply = self.llm.complete(
-                [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}],
-                temperature=self._temperature(param, variant),
-                max_tokens=self.max_tokens,
-                seed=None if self.seed is None else self.seed + self.step_count + 7919 * variant,
-            )
-        except BudgetExceeded:
-            raise
-        except LLMError as exc:
-            return Proposal(error=f"{type(exc).__name__}: {exc}", via="error", names=[name])
+        reply, failed = ask_plain(self.llm, SYSTEM, user, name=name, temperature=self._temperature(param, variant),
+                                  max_tokens=self.max_tokens,
+                                  seed=None if self.seed is None else self.seed + self.step_count + 7919 * variant)
+        if failed is not None:
+            return failed
         proposal = Proposal(reply=reply.text, names=[name], prompt_chars=len(user))
         code = extract_program(reply.text)
         if getattr(reply, "finish_reason", None) == "length" and (code is None or "```" not in reply.text[-5:]):

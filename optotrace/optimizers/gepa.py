@@ -50,7 +50,7 @@ from optotrace.optimizers.pareto import (
 )
 from optotrace.optimizers.progress import ScoreProgress
 from optotrace.optimizers.run_store import atomic_write_text
-from optotrace.optimizers.selection import failure_feedback
+from optotrace.optimizers.selection import failure_feedback, next_minibatch
 
 log = logging.getLogger("optotrace.optimizers.gepa")
 
@@ -243,13 +243,7 @@ class GEPA:
         return max(self.programs, key=lambda p: (p.score, -p.id))
 
     def _minibatch(self) -> list[Any]:
-        """The next `minibatch_size` training examples of a reshuffled order (every example once per epoch)."""
-        if len(self._order) < self.minibatch_size:
-            order = list(range(len(self.trainset)))
-            self.rng.shuffle(order)
-            self._order.extend(order)
-        idx, self._order = self._order[: self.minibatch_size], self._order[self.minibatch_size :]
-        return [self.trainset[i] for i in idx]
+        return next_minibatch(self.trainset, self._order, self.minibatch_size, self.rng)
 
     def _current(self) -> dict[str, Any]:
         return {n: p.data for n, p in self.named.items()}

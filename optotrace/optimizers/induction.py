@@ -23,6 +23,7 @@ from typing import Any
 from optotrace.optimizers.base import Optimizer, Proposal
 from optotrace.optimizers.contract import StepContext
 from optotrace.optimizers.errors import OptimizerError
+from optotrace.optimizers.plain_ask import ask_plain
 from optotrace.optimizers.prompt_render import clip
 from optotrace.optimizers.proposal_checks import examples_of
 from optotrace.optimizers.templates import render
@@ -66,19 +67,12 @@ class InstructionInduction(Optimizer):
         user = render("induction_user", current=clip(param.data, 2000), examples=examples or "(none shown)",
                       objective=self.objective,
                       notes=("\n" + "\n".join(notes)) if notes else "")
-        from optotrace.llm import BudgetExceeded, LLMError
-
-        try:
-            reply = self.llm.complete(
-                [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}],
-                temperature=self.temperature if variant == 0 else self.candidate_temperature,
-                max_tokens=self.max_tokens,
-                seed=None if self.seed is None else self.seed + self.step_count + 7919 * variant,
-            )
-        except BudgetExceeded:
-            raise
-        except LLMError as exc:
-            return Proposal(error=f"{type(exc).__name__}: {exc}", via="error", names=[name])
+        temperature = self.temperature if variant == 0 else self.candidate_temperature
+        reply, failed = ask_plain(self.llm, SYSTEM, user, name=name, temperature=temperature,
+                                  max_tokens=self.max_tokens,
+                                  seed=None if self.seed is None else self.seed + self.step_count + 7919 * variant)
+        if failed is not None:
+            return failed
         cut = getattr(reply, "finish_reason", None) == "length"
         text = read_instruction(complete_part(reply.text) if cut else reply.text)
         proposal = Proposal(reply=reply.text, names=[name], prompt_chars=len(user))

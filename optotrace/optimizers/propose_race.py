@@ -34,6 +34,7 @@ from optotrace.optimizers.errors import OptimizerError
 from optotrace.optimizers.evaluation import Evaluator
 from optotrace.optimizers.fewshot import BootstrapFewShot
 from optotrace.optimizers.racing import affordable, race
+from optotrace.optimizers.selection import next_minibatch
 
 log = logging.getLogger("optotrace.optimizers.propose_race")
 
@@ -216,12 +217,7 @@ class ProposeRace:
                 opt.apply(mine)
 
     def _minibatch(self) -> list[Any]:
-        if len(self._order) < self.minibatch_size:
-            order = list(range(len(self.trainset)))
-            self.rng.shuffle(order)
-            self._order.extend(order)
-        idx, self._order = self._order[: self.minibatch_size], self._order[self.minibatch_size :]
-        return [self.trainset[i] for i in idx]
+        return next_minibatch(self.trainset, self._order, self.minibatch_size, self.rng)
 
     def _name(self, param: Any) -> str:
         return next((n for n, p in self.named.items() if p is param), repr(param))

@@ -70,3 +70,15 @@ def failure_feedback(outcomes: Sequence[Outcome]) -> list[str]:
         if len(out) >= FEEDBACK_ITEMS:
             break
     return out
+
+
+def next_minibatch(trainset: Sequence[Any], order: list[int], size: int, rng: Any) -> list[Any]:
+    """The next `size` training examples of a reshuffled order (each example once per pass); `order` holds
+    the indices not yet drawn and is consumed in place."""
+    if len(order) < size:
+        fresh = list(range(len(trainset)))
+        rng.shuffle(fresh)
+        order.extend(fresh)
+    idx = order[:size]
+    del order[:size]
+    return [trainset[i] for i in idx]
