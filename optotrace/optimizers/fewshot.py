@@ -204,8 +204,10 @@ def bootstrap_fewshot(
     run_budget = RunBudget.coerce(budget) or RunBudget()
     evaluator = Evaluator(agent, metric, params=[demos], input_fn=input_fn, concurrency=concurrency)
     scored_on = {_key(_plain(evaluator.input_fn(e))) for e in valset}
-    trainset = [e for e in trainset if _key(_plain(evaluator.input_fn(e))) not in scored_on]  # no self-answers
-    labeled = [{"input": _plain(evaluator.input_fn(e)), "output": _plain(label(e))} for e in trainset] if label else []
+    inputs = [(e, _plain(evaluator.input_fn(e))) for e in trainset]
+    inputs = [(e, x) for e, x in inputs if _key(x) not in scored_on]  # no demo answers an example it is scored on
+    trainset = [e for e, _ in inputs]
+    labeled = [{"input": x, "output": _plain(label(e))} for e, x in inputs] if label else []
     calls = run_budget.remaining_calls()
     runs = len(trainset) if max_bootstrap is None else max(0, int(max_bootstrap))
     if max_bootstrap is None and calls is not None and labeled:

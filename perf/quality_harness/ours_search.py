@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import ours
 from .context import RunContext, SystemOutcome
 
 EXAMPLES_HEADER = "\n\nExamples:\n\n"
@@ -70,7 +71,8 @@ def demos(ctx: RunContext) -> SystemOutcome:
     agent, instruction, examples = workflow(ctx, with_demos=True)
     result = bootstrap_fewshot(agent, examples, ctx.task.train, ctx.dev, ctx.task.score, max_demos=3,
                                budget=_left(ctx), seed=ctx.task.seed, concurrency=2, label=_label)
-    raced = sum(t["examples"] == min(x["examples"] for x in result.tried) for t in result.tried)
+    first_rung = min((t["examples"] for t in result.tried), default=0)
+    raced = sum(t["examples"] == first_rung for t in result.tried)
     return SystemOutcome(instruction=system_prompt(instruction.data, examples.data), steps=1,
                          notes=f"{len(result.demos)} demos; {raced} subsets raced from {result.pool} bootstrapped "
                                f"+ {result.labeled} labeled; stopped: {result.stopped}")
@@ -101,17 +103,11 @@ def gepa_demos(ctx: RunContext) -> SystemOutcome:
                          notes=f"{len(result.programs)} programs, stopped: {result.stopped}")
 
 
-def _induction(params: list[Any], ctx: RunContext) -> Any:
-    from optotrace.optimizers import InstructionInduction
-
-    return InstructionInduction(params, llm=ctx.llm("optimizer"), objective=ctx.task.objective)
-
-
 def propose_race(ctx: RunContext) -> SystemOutcome:
     from optotrace.optimizers import BootstrapFewShot, ProposeRace
 
     agent, instruction, examples = workflow(ctx, with_demos=True)
-    optimizers = [_induction([instruction], ctx), BootstrapFewShot(examples, max_demos=3, seed=ctx.task.seed,
+    optimizers = [ours.induction([instruction], ctx.llm("optimizer"), ctx.task), BootstrapFewShot(examples, max_demos=3, seed=ctx.task.seed,
                                                                     labeled=_labeled(ctx))]
     result = ProposeRace(agent, optimizers, _not_dev(ctx), ctx.dev, metric=ctx.task.score, budget=_left(ctx),
                          seed=ctx.task.seed, concurrency=2).fit()
