@@ -10,13 +10,17 @@ a full validation pass on every proposal sees only two or three of them.
    those subgraphs and feedback. Every successful run is pooled as a demonstration.
 2. Demonstrations: each BootstrapFewShot proposes subsets of its pool (bootstrapped runs and labeled pairs).
 3. Race: all candidates and the current values on the validation set; the winner must beat the current values
-   on the same examples.
+   on the same examples by `min_lead` examples' worth (racing.py: a lead of one example is noise).
 4. Combine: when the winner changed only some parameters, the candidates that changed the others race again
    with the winner in place (the winner is the incumbent), so an instruction and demos that each help are
    found together.
+5. Refine: while the calls left can race at least two more candidates, one more proposal round runs with the
+   chosen values in place (proposals from their failures) and its candidates, with new demo subsets, race
+   against them. A candidate is never raced twice.
 
 The budget (LLM calls or tokens, workflow runs and proposals alike) is kept exactly: with a call budget, about
-`proposal_share` of it goes to proposals and the rest to the race. What was spent is in the result.
+`proposal_share` of it goes to proposals and the rest to the races; refinement cycles spend what the races
+leave. What was spent is in the result.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from optotrace.optimizers.contract import CandidateOptimizer, StepContext, StepR
 from optotrace.optimizers.errors import OptimizerError
 from optotrace.optimizers.evaluation import Evaluator
 from optotrace.optimizers.fewshot import BootstrapFewShot
-from optotrace.optimizers.racing import affordable, race
+from optotrace.optimizers.racing import MIN_LEAD, affordable, race
 from optotrace.optimizers.selection import next_minibatch
 
 log = logging.getLogger("optotrace.optimizers.propose_race")
@@ -72,6 +76,7 @@ class ProposeRace:
         seed: int = 0,
         concurrency: int = 4,
         input_fn: Callable[[Any], Any] | None = None,
+        min_lead: float = MIN_LEAD,
     ) -> None:
         self.optimizers = list(optimizer) if isinstance(optimizer, (list, tuple)) else [optimizer]
         for opt in self.optimizers:
@@ -89,6 +94,7 @@ class ProposeRace:
         self.rounds = rounds
         self.demo_candidates = demo_candidates
         self.rng = random.Random(seed)
+        self.min_lead = float(min_lead)
         from optotrace.optimizers.base import stable_names
 
         params = list(dict.fromkeys(p for opt in self.optimizers for p in opt.params))
@@ -98,6 +104,8 @@ class ProposeRace:
         self.proposers = [o for o in self.optimizers if not isinstance(o, BootstrapFewShot)]
         self.bootstrappers = [o for o in self.optimizers if isinstance(o, BootstrapFewShot)]
         self._order: list[int] = []
+        self._round_no = 0
+        self._raced: set[str] = set()  # every update raced so far (a cycle does not race one twice)
 
     def fit(self) -> RaceSearchResult:
         t0 = time.perf_counter()
@@ -106,12 +114,14 @@ class ProposeRace:
         candidates: list[tuple[str, dict[Any, Any]]] = []
         with self.budget.active():
             try:
-                self._propose(candidates)
-                for b in self.bootstrappers:
-                    b.num_candidates = self._demo_count(len(candidates))
-                    candidates += [("demos", c.update) for c in b.propose_candidates(None) if c.update]
-                candidates = _distinct(candidates)
+                for r in range(self._rounds()):
+                    self._propose_round(r, candidates)
+                candidates = _distinct(candidates + self._demo_subsets(self._demo_count(len(candidates))))
+                self._raced = {_key(u) for _, u in candidates}
                 self._race(candidates, result)
+                while not result.stopped and self._cycle_fits():
+                    if not self._cycle(result):
+                        break
             except RunBudgetExhausted as exc:
                 log.info("propose-and-race stopped: %s", exc)
                 result.stopped = "budget"
@@ -123,37 +133,55 @@ class ProposeRace:
         return result
 
     # -- 1. proposals ----------------------------------------------------------------------------------------
-    def _propose(self, candidates: list[tuple[str, dict[Any, Any]]]) -> None:
-        rounds = self.rounds
-        if rounds is None:  # as many as the share allows, but at most half the candidates the race can take
-            calls = self.budget.remaining_calls() or 0
-            per_round = self.minibatch_size + len(self.proposers)
-            racing = affordable(int(calls * (1 - self.proposal_share) * RACE_SHARE), len(self.valset))
-            rounds = max(1, min(int(calls * self.proposal_share) // per_round, racing // 2))
-        for r in range(rounds if (self.proposers or self.bootstrappers) else 0):
-            batch = self._minibatch()
-            for o in self.optimizers:
-                o.zero_feedback()
-            outcomes = self.evaluator.run_batch(batch)
-            inputs = [self.evaluator.input_fn(e) for e in batch]
-            for b in self.bootstrappers:
-                b.harvest(outcomes, inputs)
-            failing = [o for o in outcomes if o.score < 1.0 or o.error]
-            if not failing or not self.proposers:
-                continue
-            from optotrace.trace import Node
+    def _rounds(self) -> int:
+        if not (self.proposers or self.bootstrappers):
+            return 0
+        if self.rounds is not None:
+            return self.rounds
+        # as many as the share allows, but at most half the candidates the race can take
+        calls = self.budget.remaining_calls() or 0
+        racing = affordable(int(calls * (1 - self.proposal_share) * RACE_SHARE), len(self.valset))
+        return max(1, min(int(calls * self.proposal_share) // self._round_cost(), racing // 2))
 
-            for o in failing:
-                target = o.error_node if o.error_node is not None else o.output
-                if isinstance(target, Node):
-                    target.backward(o.feedback)
-            score = sum(o.score for o in outcomes) / len(outcomes)
-            context = StepContext(r, batch, score, outcomes, inputs, has_val=True)
-            for opt in self.proposers:
-                with budget_phase("proposal"):
-                    proposed = opt.propose_candidates(context)
-                candidates += [(type(opt).__name__.lower(), c.update) for c in proposed if c.update]
-                opt.end_step(StepResult(proposed, None, [None] * len(proposed), score))
+    def _round_cost(self) -> int:
+        return self.minibatch_size + sum(getattr(o, "num_candidates", 1) for o in self.proposers)
+
+    def _propose_round(self, r: int, candidates: list[tuple[str, dict[Any, Any]]]) -> None:
+        """One minibatch with the current values: successful runs are pooled as demos, the failures get
+        `backward(feedback)` and each proposer proposes from them."""
+        self._round_no += 1
+        batch = self._minibatch()
+        for o in self.optimizers:
+            o.zero_feedback()
+        outcomes = self.evaluator.run_batch(batch)
+        inputs = [self.evaluator.input_fn(e) for e in batch]
+        for b in self.bootstrappers:
+            b.harvest(outcomes, inputs)
+        failing = [o for o in outcomes if o.score < 1.0 or o.error]
+        if not failing or not self.proposers:
+            return
+        from optotrace.trace import Node
+
+        for o in failing:
+            target = o.error_node if o.error_node is not None else o.output
+            if isinstance(target, Node):
+                target.backward(o.feedback)
+        score = sum(o.score for o in outcomes) / len(outcomes)
+        context = StepContext(r, batch, score, outcomes, inputs, has_val=True)
+        for opt in self.proposers:
+            with budget_phase("proposal"):
+                proposed = opt.propose_candidates(context)
+            candidates += [(type(opt).__name__.lower(), c.update) for c in proposed if c.update]
+            opt.end_step(StepResult(proposed, None, [None] * len(proposed), score))
+
+    def _demo_subsets(self, count: int) -> list[tuple[str, dict[Any, Any]]]:
+        out = []
+        for b in self.bootstrappers:
+            b.num_candidates = count
+            proposed = b.propose_candidates(None)
+            out += [("demos", c.update) for c in proposed if c.update]
+            b.end_step(StepResult(proposed, None, [None] * len(proposed), None))  # the next draw differs
+        return out
 
     def _demo_count(self, proposed: int) -> int:
         if self.demo_candidates is not None:
@@ -162,10 +190,46 @@ class ProposeRace:
         room = 8 if calls is None else affordable(int(calls * RACE_SHARE), len(self.valset))
         return max(2, room - proposed) // max(1, len(self.bootstrappers))
 
+    # -- 5. refinement cycles with what is left ----------------------------------------------------------------
+    def _cycle_fits(self) -> bool:
+        calls = self.budget.remaining_calls()
+        if calls is None:
+            return False  # a token-only budget: no way to size a cycle, so the first race is the search
+        return affordable(calls, len(self.valset), incumbent_scored=True) >= 1
+
+    def _cycle(self, result: RaceSearchResult) -> bool:
+        """One more proposal round from the chosen values' failures (when the calls left can race two of its
+        candidates), and new demo subsets, raced against the chosen values; whether anything new was raced."""
+        fresh: list[tuple[str, dict[Any, Any]]] = []
+        calls = self.budget.remaining_calls() or 0
+        if self.proposers and affordable(calls - self._round_cost(), len(self.valset), incumbent_scored=True) >= 2:
+            self._propose_round(self._round_no, fresh)
+        room = affordable(self.budget.remaining_calls() or 0, len(self.valset), incumbent_scored=True)
+        fresh += self._demo_subsets(max(1, room - len(fresh)))
+        current = {p: p.data for p in self.named.values()}
+        fresh = [(s, u) for s, u in _distinct(fresh)
+                 if _key(u) not in self._raced and any(repr(v) != repr(current[p]) for p, v in u.items())][:room]
+        if not fresh:
+            return False
+        self._raced |= {_key(u) for _, u in fresh}
+        raced = race(self.evaluator, [u for _, u in fresh], self.valset, min_lead=self.min_lead)
+        result.stopped = raced.stopped
+        for r in raced.scored:
+            result.candidates.append({"source": fresh[r["candidate"]][0], "score": r["score"],
+                                      "params": sorted(self._name(p) for p in fresh[r["candidate"]][1]),
+                                      "examples": r["examples"], "cycle": True})
+        if raced.best is None:
+            return True
+        source, update = fresh[raced.best]
+        self._apply(update)
+        result.best_score = raced.best_score
+        result.chosen = source if result.chosen == "current" else f"{result.chosen}>{source}"
+        return True
+
     # -- 3./4. the race and the combination ------------------------------------------------------------------
     def _race(self, candidates: list[tuple[str, dict[Any, Any]]], result: RaceSearchResult) -> None:
         log.info("racing %d candidates on %d validation examples", len(candidates), len(self.valset))
-        raced = race(self.evaluator, [u for _, u in candidates], self.valset)
+        raced = race(self.evaluator, [u for _, u in candidates], self.valset, min_lead=self.min_lead)
         result.initial_score = raced.incumbent_score
         result.best_score = raced.best_score
         result.stopped = raced.stopped
@@ -197,7 +261,7 @@ class ProposeRace:
         others = sorted(others, key=lambda i: (-last[i][0], -last[i][1], i))[: min(room, 6)]
         if not others:
             return
-        raced = race(self.evaluator, [candidates[i][1] for i in others], self.valset)
+        raced = race(self.evaluator, [candidates[i][1] for i in others], self.valset, min_lead=self.min_lead)
         result.stopped = raced.stopped
         for r in raced.scored:
             i = others[r["candidate"]]
@@ -223,13 +287,17 @@ class ProposeRace:
         return next((n for n, p in self.named.items() if p is param), repr(param))
 
 
-def _distinct(candidates: list[tuple[str, dict[Any, Any]]]) -> list[tuple[str, dict[Any, Any]]]:
+def _key(update: Mapping[Any, Any]) -> str:
     import json
 
+    return json.dumps(sorted((id(p), repr(v)) for p, v in update.items()))
+
+
+def _distinct(candidates: list[tuple[str, dict[Any, Any]]]) -> list[tuple[str, dict[Any, Any]]]:
     seen: set[str] = set()
     out = []
     for source, update in candidates:
-        key = json.dumps(sorted((id(p), repr(v)) for p, v in update.items()))
+        key = _key(update)
         if key not in seen:
             seen.add(key)
             out.append((source, update))

@@ -19,7 +19,9 @@ from typing import Any
 from optotrace.llm.run_budget import RunBudgetExhausted
 from optotrace.optimizers.evaluation import Evaluator
 
-__all__ = ["RaceResult", "affordable", "race", "rung_sizes"]
+__all__ = ["MIN_LEAD", "RaceResult", "affordable", "race", "rung_sizes"]
+
+MIN_LEAD = 2.0  # examples' worth of score a winner must be ahead of the incumbent by
 
 
 @dataclass
@@ -42,14 +44,15 @@ def rung_sizes(n_examples: int, first: int | None = None) -> list[int]:
     return sizes
 
 
-def affordable(calls: int, n_examples: int, first: int | None = None) -> int:
+def affordable(calls: int, n_examples: int, first: int | None = None, *, incumbent_scored: bool = False) -> int:
     """How many candidates a race over `n_examples` can take within about `calls` workflow calls (the
-    incumbent's own scores included)."""
+    incumbent's own scores included, unless it was scored on all of them already)."""
     sizes = rung_sizes(n_examples, first)
     if not sizes:
         return 0
     per_candidate = sizes[0] + sum((b - a) / 2 ** (i + 1) for i, (a, b) in enumerate(zip(sizes, sizes[1:], strict=False)))
-    return max(0, int((calls - n_examples) // max(per_candidate, 1)))
+    incumbent = 0 if incumbent_scored else n_examples
+    return max(0, int((calls - incumbent) // max(per_candidate, 1)))
 
 
 def race(
@@ -58,11 +61,14 @@ def race(
     examples: Sequence[Any],
     *,
     first: int | None = None,
+    min_lead: float = MIN_LEAD,
 ) -> RaceResult:
     """Race `candidates` (each an update {param: value}) against the current values on `examples`.
 
     The survivors of each rung are the better half by mean score (ties: the earlier candidate). A candidate is
-    chosen only when its mean beats the incumbent's on the examples it was scored on. When the run's budget
+    chosen only when it leads the incumbent by at least `min_lead` examples' worth of score (the sum of the
+    per-example differences) on the examples it was scored on: on a small validation set a lead of one
+    example is as often luck as not, and the best of many candidates is the luckiest. When the run's budget
     ends the race, the best of the candidates scored on the most examples so far is compared the same way."""
     sizes = rung_sizes(len(examples), first)
     result = RaceResult(None, 0.0, 0.0)
@@ -85,10 +91,11 @@ def race(
                 alive = sorted(alive[: max(1, math.ceil(len(alive) / 2))])
     except RunBudgetExhausted:
         result.stopped = "budget"
-    return _decide(result, means, incumbent)
+    return _decide(result, means, incumbent, min_lead)
 
 
-def _decide(result: RaceResult, means: dict[int, tuple[int, float]], incumbent: dict[int, float]) -> RaceResult:
+def _decide(result: RaceResult, means: dict[int, tuple[int, float]], incumbent: dict[int, float],
+            min_lead: float) -> RaceResult:
     if not incumbent:
         return result
     most = max((n for n, _ in means.values()), default=0)
@@ -100,7 +107,7 @@ def _decide(result: RaceResult, means: dict[int, tuple[int, float]], incumbent: 
         return result
     top = leaders[0]
     result.incumbent_score = incumbent[most]
-    if means[top][1] > result.incumbent_score:
+    if (means[top][1] - result.incumbent_score) * most >= max(min_lead, 1e-9) - 1e-9:
         result.best, result.best_score = top, means[top][1]
     else:
         result.best_score = result.incumbent_score

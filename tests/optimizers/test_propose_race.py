@@ -22,13 +22,16 @@ def test_the_instruction_and_the_demos_are_combined_when_each_helps() -> None:
     opt_llm = proposer("Give the label.")
     labeled = [{"input": e["input"], "output": truth(e["input"])} for e in TRAIN]
     search = ProposeRace(agent, [OptoPrime([instruction], llm=opt_llm), BootstrapFewShot(examples, labeled=labeled)],
-                         TRAIN, VAL_EASY_HALF, metric=metric, budget=80, minibatch_size=2, seed=0, concurrency=1)
+                         TRAIN, VAL_EASY_HALF, metric=metric, budget=80, minibatch_size=2, seed=0, concurrency=1,
+                         min_lead=1)  # four examples: a lead of one is what the demos can show here
     result = search.fit()
     assert result.initial_score == 0.0
     assert instruction.data == "Give the label."  # the proposal won the race
     assert examples.data and result.chosen == "optoprime+demos"  # and the demos raised it further
     assert result.best_score > 0.5 and result.best_values["instruction"] == "Give the label."  # 0.5: no demos
     assert {c["source"] for c in result.candidates} >= {"optoprime", "demos"}
+    cycle = [c for c in result.candidates if c.get("cycle")]  # the calls the races left went to one more cycle
+    assert cycle and all(c["source"] in ("optoprime", "demos") for c in cycle)
     assert result.spent["calls"] <= 80 and result.spent["calls"] == len(opt_llm.requests) + len(
         workflow_llm.requests)
 
@@ -50,3 +53,15 @@ def test_clear_errors_for_a_search_it_cannot_run() -> None:
         ProposeRace(agent, OptoPrime([instruction], llm=ScriptedLLM([])), TRAIN, [], metric=metric, budget=5)
     with pytest.raises(OptimizerError, match="propose candidates"):
         ProposeRace(agent, object(), TRAIN, VAL, metric=metric, budget=5)  # type: ignore[arg-type]
+
+
+def test_a_later_cycle_proposes_from_the_failures_and_keeps_what_wins() -> None:
+    agent, instruction, _examples, workflow_llm = make_agent("Say something.")
+    replies = iter(["Say something else.", "Give the label."])
+    opt_llm = ScriptedLLM(lambda messages: json.dumps({"reasoning": "r", "suggestion": {"instruction": next(replies)}}))
+    result = ProposeRace(agent, OptoPrime([instruction], llm=opt_llm), TRAIN, VAL_EASY_HALF, metric=metric,
+                         budget=40, rounds=1, minibatch_size=2, concurrency=1).fit()
+    assert instruction.data == "Give the label." and result.chosen == "optoprime"  # found by the cycle
+    assert [c["source"] for c in result.candidates if c.get("cycle")][0] == "optoprime"
+    assert result.best_score == 0.5 and result.spent["calls"] <= 40
+    assert result.spent["calls"] == len(opt_llm.requests) + len(workflow_llm.requests)

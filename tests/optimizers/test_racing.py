@@ -54,7 +54,15 @@ def test_a_budget_that_runs_out_ends_the_race_with_a_fair_comparison() -> None:
     ev = Evaluator(agent_with_calls, lambda ex, out: float(out), params=[skill], concurrency=1)
     budget = RunBudget(calls=4 + 4 * 4 + 2)  # the first rung (incumbent and 4 candidates on 4), then 2 more
     with budget.active():
-        result = race(ev, candidates, EXAMPLES)
+        result = race(ev, candidates, EXAMPLES, min_lead=1)
     # Cut off in the second rung: the winner of the first (scored beside the incumbent on the same 4) stands.
     assert result.stopped == "budget" and result.best == 0 and budget.used_calls <= budget.calls
     assert result.best_score == 1.0 and result.incumbent_score == 0.75
+
+
+def test_a_lead_of_one_example_is_not_enough_by_default() -> None:
+    skill, evaluator, _ = setup()
+    eight = EXAMPLES[:8]  # skill 4 answers one more of these than skill 3, skill 5 two more
+    assert race(evaluator, [{skill: 4}], eight).best is None
+    assert race(evaluator, [{skill: 4}], eight, min_lead=1).best == 0
+    assert race(evaluator, [{skill: 5}], eight).best == 0
