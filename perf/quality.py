@@ -49,6 +49,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--humaneval", type=int, default=100, help="problems 0..N-1 (0: skip HumanEval)")
     ap.add_argument("--humaneval-systems", default="optoprime")
+    ap.add_argument("--retry-candidates", type=int, default=3,
+                    help="HumanEval: rewrites drawn per step after a failed first proposal, the first that passes kept")
     ap.add_argument("--model-path", default=None, help="the .gguf for every system (default: optotrace's local model)")
     ap.add_argument("--optimizer-model", default=None, help="a .gguf for the optimizer's calls: adds a column")
     ap.add_argument("--results", default=str(ROOT / "runs" / "quality"))
@@ -183,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"[humaneval] {name}, {len(problems)} problems, up to 3 steps each")
                     summary = run_humaneval(problems, system.code_optimizer,
                                             proxy_llm(proxy, "optimizer", split), proxy,
-                                            f"{column}/humaneval/{name}", out_dir)
+                                            f"{column}/humaneval/{name}", out_dir,
+                                            retry_candidates=args.retry_candidates)
                     result["humaneval"][column].append({"system": name, "family": system.family, **summary})
                     save()
                 prompt_rows = [r for rows in result["prompt"][column].values() for r in rows]

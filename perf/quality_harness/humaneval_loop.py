@@ -3,7 +3,11 @@
 The workflow is one bundled, non-trainable op that runs the current source against the problem's tests in
 optotrace's sandbox; its output is the test report, and the report's text is the feedback. Nothing the model
 writes runs in this process. Step 1's proposal is the "first proposal"; a problem counts as solved within 3
-steps if any of its first three proposals passes.
+steps if the source after any of its first three steps passes.
+
+From step 2 on (the first proposal failed), a step may draw `retry_candidates` rewrites (the optimizer's
+multi-candidate mode: each at temperature, with another seed) and keep the first that passes the tests, else
+the first valid one: candidates are scored before one is kept, here by the tests, which cost no LLM call.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ class ProblemResult:
 
 
 def solve_problem(problem: CodeProblem, make_optimizer: Callable[[list[Any], Any, Any], Any], llm: Any,
-                  sandbox: Any, max_steps: int = 3) -> ProblemResult:
+                  sandbox: Any, max_steps: int = 3, retry_candidates: int = 1) -> ProblemResult:
     import optotrace as ot
     from optotrace.trace import ParameterNode
 
@@ -56,13 +60,38 @@ def solve_problem(problem: CodeProblem, make_optimizer: Callable[[list[Any], Any
         feedback = out.data
         optimizer.zero_feedback()
         out.backward(feedback)
-        optimizer.step()
-        passed = run_tests(sandbox, problem, code.data).passed
+        if steps == 1 or retry_candidates <= 1:
+            optimizer.step()
+            passed = run_tests(sandbox, problem, code.data).passed
+        else:
+            passed = _step_with_candidates(optimizer, retry_candidates, lambda src: run_tests(sandbox, problem, src))
         if steps == 1:
             passed_first = passed
         if passed:
             break
     return ProblemResult(problem.task_id, passed_first, passed, steps, 0, feedback[:300])
+
+
+def _step_with_candidates(optimizer: Any, n: int, test: Callable[[str], Any]) -> bool:
+    """Draw `n` candidates, keep the first whose tests pass (else the first valid one); whether it passed."""
+    from optotrace.optimizers.contract import StepResult
+
+    optimizer.num_candidates = n
+    candidates = optimizer.propose_candidates(None)
+    valid = [c for c in candidates if c.update]
+    scores: list[float | None] = [None] * len(candidates)
+    chosen = None
+    for i, c in enumerate(candidates):
+        if not c.update:
+            continue
+        scores[i] = 1.0 if test(next(iter(c.update.values()))).passed else 0.0
+        if scores[i]:
+            chosen = c
+            break
+    kept = chosen or (valid[0] if valid else None)
+    applied = optimizer.apply(kept.update) if kept is not None else {}
+    optimizer.end_step(StepResult(candidates, kept, scores, None, applied))
+    return chosen is not None
 
 
 @dataclass
@@ -76,7 +105,7 @@ class _CodeTask:
 
 def run_humaneval(problems: list[CodeProblem], make_optimizer: Callable[[list[Any], Any, Any], Any], llm: Any,
                   proxy: CountingProxy, phase: str, out_dir: Path, max_steps: int = 3,
-                  progress: Callable[[str], None] = print) -> dict[str, Any]:
+                  progress: Callable[[str], None] = print, retry_candidates: int = 1) -> dict[str, Any]:
     from optotrace.modeling.sandbox import Sandbox
 
     t0 = time.perf_counter()
@@ -86,7 +115,7 @@ def run_humaneval(problems: list[CodeProblem], make_optimizer: Callable[[list[An
         for problem in problems:
             before = proxy.tally(phase).calls
             try:
-                r = solve_problem(problem, make_optimizer, llm, sandbox, max_steps)
+                r = solve_problem(problem, make_optimizer, llm, sandbox, max_steps, retry_candidates)
             except Exception as exc:  # one problem's failure is recorded, the loop goes on
                 r = ProblemResult(problem.task_id, False, False, 0, 0, "", f"{type(exc).__name__}: {exc}"[:300])
             r.calls = proxy.tally(phase).calls - before
@@ -100,6 +129,7 @@ def run_humaneval(problems: list[CodeProblem], make_optimizer: Callable[[list[An
         "pass_first": sum(r.passed_first for r in results) / n if n else 0.0,
         "pass_within": sum(r.passed_within for r in results) / n if n else 0.0,
         "max_steps": max_steps,
+        "retry_candidates": retry_candidates,
         "seconds": round(time.perf_counter() - t0, 1),
         **tally,
         "results": [r.__dict__ for r in results],

@@ -31,12 +31,13 @@ def task_table(rows: list[dict[str, Any]]) -> str:
 
 
 def humaneval_table(rows: list[dict[str, Any]]) -> str:
-    lines = ["| system | problems | pass, first proposal | pass within 3 steps | ratio | LLM calls | tokens | wall s |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| system | problems | pass, first proposal | pass within 3 steps | ratio | candidates per retry step "
+             "| LLM calls | tokens | wall s |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         ratio = r["pass_within"] / r["pass_first"] if r["pass_first"] else float("inf")
         lines.append(f"| {r['system']} | {r['problems']} | {pct(r['pass_first'])} | {pct(r['pass_within'])} | "
-                     f"{ratio:.2f} | {r['calls']} | {r['tokens']} | {r['seconds']:.0f} |")
+                     f"{ratio:.2f} | {r.get('retry_candidates', 1)} | {r['calls']} | {r['tokens']} | {r['seconds']:.0f} |")
     return "\n".join(lines)
 
 
