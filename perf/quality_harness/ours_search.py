@@ -107,13 +107,14 @@ def propose_race(ctx: RunContext) -> SystemOutcome:
     from optotrace.optimizers import BootstrapFewShot, ProposeRace
 
     agent, instruction, examples = workflow(ctx, with_demos=True)
-    optimizers = [ours.induction([instruction], ctx.llm("optimizer"), ctx.task), BootstrapFewShot(examples, max_demos=3, seed=ctx.task.seed, labeled=_labeled(ctx))]
+    optimizers = [ours.induction([instruction], ctx.llm("optimizer"), ctx.task),
+                  BootstrapFewShot(examples, max_demos=3, seed=ctx.task.seed, labeled=_labeled(ctx))]
     result = ProposeRace(agent, optimizers, _not_dev(ctx), ctx.dev, metric=ctx.task.score, budget=_left(ctx),
                          seed=ctx.task.seed, concurrency=2).fit()
     kinds = sorted({c["source"] for c in result.candidates})
-    refined = sum(1 for c in result.candidates if c.get("cycle") and c["examples"] == min(
-        d["examples"] for d in result.candidates if d.get("cycle")))
+    first = sum(1 for c in result.candidates if not c.get("cycle") and "+" not in c["source"])
+    cycle_rung = min((c["examples"] for c in result.candidates if c.get("cycle")), default=0)
+    refined = sum(1 for c in result.candidates if c.get("cycle") and c["examples"] == cycle_rung)
     return SystemOutcome(instruction=system_prompt(instruction.data, examples.data), steps=1,
-                         notes=f"{len(result.candidates) - sum(bool(c.get('cycle')) for c in result.candidates)} "
-                               f"race rows ({', '.join(kinds)}), {refined} candidates in refinement cycles; chose "
-                               f"{result.chosen}; stopped: {result.stopped}")
+                         notes=f"{first} candidates in the first race ({', '.join(kinds)}), {refined} in refinement "
+                               f"cycles; chose {result.chosen}; stopped: {result.stopped}")

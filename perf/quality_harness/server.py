@@ -55,6 +55,17 @@ class LlamaServer:
             self.process.wait(timeout=15)
 
 
+def _die_with_parent() -> None:
+    """In the server's process (Linux): SIGTERM when the harness dies, however it dies (a killed harness
+    otherwise leaves its server running and eating the CPU)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def start_llama_server(model: Path, log_path: Path, n_ctx: int = 4096, n_threads: int = 2,
                        wait_s: float = 300.0) -> LlamaServer:
     port = free_port()
@@ -62,7 +73,8 @@ def start_llama_server(model: Path, log_path: Path, n_ctx: int = 4096, n_threads
            "--port", str(port), "--n_ctx", str(n_ctx), "--n_threads", str(n_threads), "--verbose", "False"]
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   preexec_fn=_die_with_parent if sys.platform == "linux" else None)
     server = LlamaServer(process, f"http://127.0.0.1:{port}/v1", log_path)
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
