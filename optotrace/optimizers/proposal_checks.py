@@ -28,6 +28,11 @@ _EDIT_COMMAND_RE = re.compile(
     r"[`'\"]?[\w.]+[`'\"]?(?:\s+variable)?\s+(?:to|with|into)[\s:]", re.I)
 # "answer = answer(instruction=instruction, question=question_2)": a line of the prompt's #Code copied back.
 _CODE_LINE_RE = re.compile(r"[\w.]+\s*=\s*[\w.]+\((?:[\w.]+\s*=\s*[\w.]+(?:,\s*)?)*\)")
+# "To rewrite the instruction so that ..., follow these steps": talk about the edit, not the text the model reads.
+_ABOUT_THE_EDIT_RE = re.compile(
+    r"\b(?:rewrit(?:e|ing)|revis(?:e|ing)|improv(?:e|ing)|updat(?:e|ing)|modify(?:ing)?|chang(?:e|ing))\s+"
+    r"(?:the\s+|this\s+|an?\s+|your\s+)?(?:original\s+|current\s+|given\s+|new\s+)?"
+    r"(?:instruction|system prompt|prompt)\b", re.I)
 QUOTED_INPUT_CHARS = 40  # an instruction that holds an example's input this long (or whole) is about that example
 _EXAMPLE_CHARS = 2000  # longer values are not one answer; they are only compared for equality
 SHORT_ANSWER_WORDS = 8  # a sentence this short that states an example's number is that example's answer
@@ -113,6 +118,10 @@ def answer_like_reason(name: str, value: str, current: str, examples: Examples) 
     if _EDIT_COMMAND_RE.match(p):
         return (f"{_shown(value)!r} describes a change instead of being the new value: write the complete new "
                 f"instruction for {name} itself, as it will be given to the model with every input")
+    if _ABOUT_THE_EDIT_RE.search(re.split(r"[.:\n]", value.strip(), maxsplit=1)[0]) and not _ABOUT_THE_EDIT_RE.search(
+            current):  # an instruction for a step that itself rewrites prompts may say so
+        return (f"{_shown(value)!r} talks about rewriting the instruction instead of being one: write the text "
+                f"of {name} itself, addressed to the model that reads it with every input")
     if _CODE_LINE_RE.fullmatch(p):
         return (f"{_shown(value)!r} is a line of the program's code copied from the prompt, not an instruction: "
                 f"write the new text of {name} itself, as it will be given to the model with every input")

@@ -169,3 +169,26 @@ def test_an_instruction_that_starts_with_change_may_pass() -> None:
     new = "Change nothing in the question; count every object it names and reply with the total as a number."
     opt, instruction, _ = one_step([reply(instruction=new)])
     assert opt.step() == {instruction: new}
+
+
+@pytest.mark.parametrize(
+    "proposal",
+    [  # replies of Qwen2.5-Coder-0.5B to InstructionInduction's prompt on the reviews and object_counting tasks
+        "To rewrite the instruction so that the model labels every review correctly as positive or negative, you "
+        "can follow these steps:\n\n1. **Identify Positive and Negative Words**: The instruction already mentions it.",
+        "To rewrite the instruction so that it answers every question of this kind correctly, we need to ensure "
+        "that the model can handle any input of this form.",
+        "Here is how to improve the system prompt: count every object and give the total.",
+    ],
+)
+def test_talk_about_rewriting_the_instruction_is_not_an_instruction(proposal: str) -> None:
+    reason = answer_like_reason("instruction", proposal, INSTRUCTION, examples_of([]))
+    assert reason and "talks about rewriting the instruction" in reason
+
+
+def test_an_instruction_for_a_prompt_rewriting_step_may_say_rewrite_the_prompt() -> None:
+    current = "Rewrite the prompt so that it is shorter."
+    new = "Rewrite the prompt so that it is shorter and keeps every constraint it states."
+    assert answer_like_reason("instruction", new, current, examples_of([])) is None
+    assert answer_like_reason("instruction", "Label the review: positive or negative, one word.", INSTRUCTION,
+                              examples_of([])) is None
