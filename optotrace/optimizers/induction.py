@@ -32,6 +32,8 @@ __all__ = ["InstructionInduction"]
 
 SYSTEM = "You write clear, general instructions for language models."
 DEFAULT_OBJECTIVE = "the model answers every input of this kind correctly."
+_LABEL_LINE_RE = re.compile(r"(?:^|\n)[ \t]*(?:\*\*)?new\s+(?:instruction|system prompt)(?:\*\*)?[ \t]*:[ \t]*(?:\*\*)?[ \t]*",
+                            re.I)
 _PREFIX_RE = re.compile(r"^\s*(?:\*\*)?(?:new\s+)?(?:instruction|system prompt)(?:\*\*)?\s*[:\-]\s*(?:\*\*)?\s*", re.I)
 
 
@@ -119,11 +121,15 @@ def complete_part(reply: str) -> str:
 
 
 def read_instruction(reply: str) -> str:
-    """The instruction in a plain-text reply: without code fences, a leading 'Instruction:' label, or the
-    quotes around the whole of it."""
+    """The instruction in a plain-text reply: without code fences, an 'Instruction:' label, or the quotes around
+    the whole of it. A reply that first explains and then labels its instruction ("...Here's a new instruction:
+    **New Instruction:** Count ...") gives what follows the last label, up to the next bold heading."""
     from optotrace.llm.replies import unfence
 
     text = unfence(reply).strip()
+    labels = list(_LABEL_LINE_RE.finditer(text))
+    if labels and labels[-1].start() > 0:
+        text = re.split(r"\n\s*\n\s*\*\*", text[labels[-1].end():], maxsplit=1)[0].strip() or text
     text = _PREFIX_RE.sub("", text, count=1).strip()
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'`":
         text = text[1:-1].strip()

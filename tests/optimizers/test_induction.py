@@ -61,6 +61,11 @@ def test_reading_the_reply() -> None:
     assert read_instruction("```\nCount the items.\n```") == "Count the items."
     assert read_instruction("**New instruction:** 'Count the items.'") == "Count the items."
     assert read_instruction("Count the items.") == "Count the items."
+    explained = ("To rewrite the instruction so that the model answers every question correctly, we need to "
+                 "ensure it counts. Here's a new instruction:\n\n**New Instruction:**\nCount each item the "
+                 "question asks about, then give the total as one number.\n\n**How to Work Out the Answer:**\n1. ...")
+    assert read_instruction(explained) == ("Count each item the question asks about, then give the total as one "
+                                           "number.")
 
 
 def test_a_reply_cut_off_at_the_limit_keeps_what_it_said_completely() -> None:
