@@ -114,8 +114,8 @@ class ProposeRace:
         candidates: list[tuple[str, dict[Any, Any]]] = []
         with self.budget.active():
             try:
-                for r in range(self._rounds()):
-                    self._propose_round(r, candidates)
+                for _ in range(self._rounds()):
+                    self._propose_round(candidates)
                 candidates = _distinct(candidates + self._demo_subsets(self._demo_count(len(candidates))))
                 self._raced = {_key(u) for _, u in candidates}
                 self._race(candidates, result)
@@ -146,10 +146,10 @@ class ProposeRace:
     def _round_cost(self) -> int:
         return self.minibatch_size + sum(getattr(o, "num_candidates", 1) for o in self.proposers)
 
-    def _propose_round(self, r: int, candidates: list[tuple[str, dict[Any, Any]]]) -> None:
+    def _propose_round(self, candidates: list[tuple[str, dict[Any, Any]]]) -> None:
         """One minibatch with the current values: successful runs are pooled as demos, the failures get
         `backward(feedback)` and each proposer proposes from them."""
-        self._round_no += 1
+        r, self._round_no = self._round_no, self._round_no + 1
         batch = self._minibatch()
         for o in self.optimizers:
             o.zero_feedback()
@@ -203,7 +203,7 @@ class ProposeRace:
         fresh: list[tuple[str, dict[Any, Any]]] = []
         calls = self.budget.remaining_calls() or 0
         if self.proposers and affordable(calls - self._round_cost(), len(self.valset), incumbent_scored=True) >= 2:
-            self._propose_round(self._round_no, fresh)
+            self._propose_round(fresh)
         room = affordable(self.budget.remaining_calls() or 0, len(self.valset), incumbent_scored=True)
         fresh += self._demo_subsets(max(1, room - len(fresh)))
         current = {p: p.data for p in self.named.values()}

@@ -107,7 +107,8 @@ def _decide(result: RaceResult, means: dict[int, tuple[int, float]], incumbent: 
         return result
     top = leaders[0]
     result.incumbent_score = incumbent[most]
-    if (means[top][1] - result.incumbent_score) * most >= max(min_lead, 1e-9) - 1e-9:
+    lead = (means[top][1] - result.incumbent_score) * most  # examples' worth of score ahead of the incumbent
+    if lead > 1e-9 and lead >= min_lead - 1e-9:
         result.best, result.best_score = top, means[top][1]
     else:
         result.best_score = result.incumbent_score
