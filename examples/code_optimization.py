@@ -40,7 +40,7 @@ def build(llm: Any, run_dir: str | Path | None = None, steps: int | None = None,
           resume: bool = False) -> Trainer:
     opt = OptoPrime([is_leap.parameter], llm=llm, memory_size=2, max_tokens=700,
                     objective="Fix the function so that every unit test passes.")
-    return Trainer(is_leap, opt, TESTS, metric=metric, batch_size=len(TESTS), steps=steps or 4, concurrency=2,
+    return Trainer(is_leap, opt, TESTS, metric=metric, minibatch_size=len(TESTS), steps=steps or 4, concurrency=2,
                    run_dir=run_dir, target=1.0, progress=progress, resume=resume)
 
 

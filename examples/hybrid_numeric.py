@@ -77,7 +77,7 @@ def main() -> None:
     else:
         numeric = NumericOptimizerAdapter([scale, offset], AdaHessian, lr=0.3, seed=0)
 
-    trainer = Trainer(agent, [text_opt, numeric], TRAIN, metric=metric, batch_size=4, steps=args.steps,
+    trainer = Trainer(agent, [text_opt, numeric], TRAIN, metric=metric, minibatch_size=4, steps=args.steps,
                       progress=False)
     result = trainer.fit()
     numeric.release()  # plain values back in the nodes (the Trainer ends with zero_feedback)

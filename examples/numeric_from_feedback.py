@@ -42,7 +42,7 @@ def build(llm: Any, run_dir: str | Path | None = None, steps: int | None = None,
     agent, x = make_agent()
     opt = OptoPrime([x], llm=llm, memory_size=3, max_tokens=512,
                     objective="Find the value of x that makes every output y correct.")
-    trainer = Trainer(agent, opt, TRAIN, metric=metric, batch_size=2, steps=steps or 6, concurrency=2,
+    trainer = Trainer(agent, opt, TRAIN, metric=metric, minibatch_size=2, steps=steps or 6, concurrency=2,
                       run_dir=run_dir, target=1.0, progress=progress, resume=resume)
     return trainer, x
 

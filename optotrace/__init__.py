@@ -1,6 +1,6 @@
 """optotrace: optimize LLM-agent workflows by tracing ordinary Python as a graph.
 
-`node()` and `@bundle` are the whole user API; heavy libraries (torch, litellm, llama-cpp, ray) load lazily.
+`node()` and `@bundle` are the whole user API for a workflow, `optimize()` the one verb that improves it; heavy libraries (torch, litellm, llama-cpp, ray) load lazily.
 """
 
 from optotrace.errors import OptotraceError
@@ -25,6 +25,15 @@ from optotrace.trace import (
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    # `ot.optimize` without importing the optimizers (and the LLM client) on `import optotrace`
+    if name == "optimize":
+        from optotrace.optimizers import optimize
+
+        return optimize
+    raise AttributeError(f"module 'optotrace' has no attribute {name!r}")
+
 __all__ = [
     "Demos",
     "ExceptionNode",
@@ -40,6 +49,7 @@ __all__ = [
     "format_demos",
     "model",
     "node",
+    "optimize",
     "render",
     "stop_tracing",
     "subgraph",

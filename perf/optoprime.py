@@ -92,7 +92,7 @@ def ours_prompts(repeats: int = 3) -> dict[str, dict[str, Any]]:
 
 def ours_parse(corpus: list[dict[str, Any]]) -> list[bool]:
     from optotrace.optimizers import SuggestionRejected, parse_suggestion
-    from optotrace.optimizers.validate import cast_like, check_code
+    from optotrace.optimizers.proposal.validate import cast_like, check_code
 
     results = []
     for e in corpus:

@@ -1,5 +1,6 @@
-"""`optotrace demo`: the README's main job. Optimizes the prompt example's instruction with the embedded
-model and prints the validation accuracy before and after, and where the run was written."""
+"""`optotrace demo`: the README's main job. Optimizes the prompt example's instruction and few-shot examples
+with `optimize()` (the default strategy) on the embedded model, and prints the validation accuracy before and
+after, the instruction kept, the strategy, the budget spent, and where the run was written."""
 
 from __future__ import annotations
 
@@ -41,13 +42,17 @@ def demo(
 
     target = run_dir or fresh_run_dir(DEFAULT_RUN_DIR)
     who = f"{model}, optimizer {optimizer_model}" if optimizer_model else model
-    typer.echo(f"optimizing the review classifier's instruction with {who} ...")
+    typer.echo(f"optimizing the review classifier's prompt with {who} ...")
     t0 = time.perf_counter()
     out = run_example("prompt", model, steps, target, overwrite=overwrite, resumable=False,
                       optimizer_model=optimizer_model)
+    spent = out.get("spent") or {}
+    typer.echo(f"strategy: {out.get('strategy')} ({out.get('picked')})")
+    typer.echo(f"budget spent: {spent.get('calls', 0)} of {spent.get('limit_calls')} calls, "
+               f"{spent.get('tokens', 0):,} tokens")
     typer.echo(f"validation accuracy before: {out['before']:.0%}")
     typer.echo(f"validation accuracy after:  {out['after']:.0%}")
-    typer.echo(f"best instruction: {out['instruction']!r}")
+    typer.echo(f"instruction: {out['instruction']!r} (with {out.get('demos', 0)} examples)")
     curve = Path(out["run_dir"]) / "learning_curve.png"
     if curve.exists():
         typer.echo(f"learning curve: {curve}")

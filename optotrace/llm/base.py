@@ -21,6 +21,7 @@ from optotrace.llm import structured
 from optotrace.llm.cache import CompletionCache, cache_key, resolve_cache_path
 from optotrace.llm.client_copy import copy_attribute, copy_client
 from optotrace.llm.errors import LLMError
+from optotrace.llm.journal import active_journal, request_key
 from optotrace.llm.messages import batch_kwargs, normalize_messages
 from optotrace.llm.pricing import cost_usd, price_per_token
 from optotrace.llm.reservation import Reservation
@@ -144,7 +145,7 @@ class LLM(ABC):
     ) -> Completion:
         t0 = perf_counter()
         request, key = self._prepare(messages, response_model, temperature, max_tokens, seed)
-        hit = self._from_cache(key, response_model, t0)
+        hit = None if self._journaled(request) else self._from_cache(key, response_model, t0)
         if hit is not None:
             return hit
         raw, usage, attempts = self._send(request)
@@ -165,7 +166,7 @@ class LLM(ABC):
     ) -> Completion:
         t0 = perf_counter()
         request, key = self._prepare(messages, response_model, temperature, max_tokens, seed)
-        hit = self._from_cache(key, response_model, t0)
+        hit = None if self._journaled(request) else self._from_cache(key, response_model, t0)
         if hit is not None:
             return hit
         raw, usage, attempts = await self._asend(request)
@@ -280,6 +281,14 @@ class LLM(ABC):
         return Completion(hit["text"], hit["model"], usage, parsed, perf_counter() - t0, cached=True,
                           finish_reason=hit.get("finish_reason"))
 
+    def _journal_key(self, request: Request) -> str:
+        return request_key(self.cache_identity, self.model, request)
+
+    def _journaled(self, request: Request) -> bool:
+        """True when the active run journal (journal.py) holds this request: it is replayed, not a cache hit."""
+        journal = active_journal()
+        return journal is not None and journal.holds(self._journal_key(request))
+
     def _wrap(self, exc: Exception) -> LLMError:
         return classify(exc, credentials_hint=self.credentials_hint)
 
@@ -305,8 +314,12 @@ class LLM(ABC):
             except Exception as exc:
                 raise self._wrap(exc) from exc
 
+        journal = active_journal()
         try:
-            raw = call_with_retries(once, self.retry_policy)
+            if journal is None:
+                raw = call_with_retries(once, self.retry_policy)
+            else:
+                raw = journal.reply(self._journal_key(request), lambda: call_with_retries(once, self.retry_policy))
         finally:
             held.release(raw)
         return raw, self._account(raw), attempts
@@ -324,8 +337,13 @@ class LLM(ABC):
             except Exception as exc:
                 raise self._wrap(exc) from exc
 
+        journal = active_journal()
         try:
-            raw = await acall_with_retries(once, self.retry_policy)
+            if journal is None:
+                raw = await acall_with_retries(once, self.retry_policy)
+            else:
+                raw = await journal.areply(self._journal_key(request),
+                                           lambda: acall_with_retries(once, self.retry_policy))
         finally:
             held.release(raw)
         return raw, self._account(raw), attempts

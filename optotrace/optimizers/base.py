@@ -24,12 +24,13 @@ from typing import TYPE_CHECKING, Any
 
 from optotrace.optimizers.contract import Candidate, StepContext, StepResult
 from optotrace.optimizers.errors import OptimizerError, SuggestionRejected
-from optotrace.optimizers.proposal_checks import check_instructions
-from optotrace.optimizers.templates import render
-from optotrace.optimizers.validate import validate_suggestion
+from optotrace.optimizers.proposal.policy import ProposalPolicy
+from optotrace.optimizers.proposal.templates import render
+from optotrace.optimizers.proposal.validate import validate_suggestion
 
 if TYPE_CHECKING:
     from optotrace.llm import LLM, UsageTotals
+    from optotrace.optimizers.proposal.checks import Answers
 
 log = logging.getLogger("optotrace.optimizers")
 
@@ -94,15 +95,25 @@ class Proposal:
 
 class Optimizer(ABC):
     """Base class. Subclasses implement `propose()`; `update()` validates and applies. Implements the
-    CandidateOptimizer contract (contract.py)."""
+    CandidateOptimizer contract (contract.py).
+
+    `policy` (a ProposalPolicy) holds the tactics of asking and the checks run on proposed instructions; None
+    takes `ProposalPolicy.for_llm(llm)` (from the model's declared size). `answers` is the task's answer space
+    (label strings, or a validator `str -> bool`): a proposed value for a parameter declared
+    `role="instruction"` that is one of them is refused; it wins over the policy's `answers`."""
 
     num_candidates: int = 1
 
-    def __init__(self, params: Any, llm: LLM | str | None = None) -> None:
+    def __init__(self, params: Any, llm: LLM | str | None = None, *, policy: ProposalPolicy | None = None,
+                 answers: Answers | None = None) -> None:
         self.params = collect_parameters(params)
         if not self.params:
             raise OptimizerError("the optimizer got no parameters; pass node(..., trainable=True) values")
+        if policy is not None and not isinstance(policy, ProposalPolicy):
+            raise OptimizerError(f"policy= takes a ProposalPolicy, not a {type(policy).__name__}")
         self._llm = llm
+        self._policy = policy
+        self.answers = answers
         self.names = stable_names(self.params)
         self.by_name = {self.names[id(p)]: p for p in self.params}
         self.step_count = 0
@@ -120,6 +131,22 @@ class Optimizer(ABC):
 
             self._llm = get_llm(self._llm)
         return self._llm
+
+    @property
+    def policy(self) -> ProposalPolicy:
+        """The policy in use: the one passed, else the one for the LLM's declared size; `answers` applied."""
+        if self._policy is None:
+            self._policy = ProposalPolicy.for_llm(self.llm)
+        return self._policy.with_answers(self.answers)
+
+    @policy.setter
+    def policy(self, value: ProposalPolicy | None) -> None:
+        self._policy = value
+
+    def _check_policy(self) -> ProposalPolicy:
+        """The policy for checking values: it does not depend on the model, so the LLM is not created for it."""
+        chosen = self._policy if self._policy is not None else ProposalPolicy()
+        return chosen.with_answers(self.answers)
 
     @property
     def usage(self) -> UsageTotals | None:
@@ -238,8 +265,9 @@ class Optimizer(ABC):
                 checked[p] = validate_suggestion(p, raw)
             except SuggestionRejected as exc:
                 rejections[name] = exc.reason
-        # An instruction parameter given the answer to one example (small models do this): refused, with why.
-        rejections.update(check_instructions(checked, self.names, self.params))
+        # A parameter declared an instruction given an answer instead (to one example, or one of the task's
+        # answers): refused, with why (the policy's checks; see proposal/checks.py).
+        rejections.update(self._check_policy().check(checked, self.names, self.params))
         return checked, rejections
 
     def note_rejections(self, rejections: Mapping[str, str], values: Mapping[str, Any] | None = None) -> None:

@@ -17,9 +17,10 @@ from typing import Any
 from optotrace.optimizers.base import Optimizer, Proposal
 from optotrace.optimizers.contract import StepContext
 from optotrace.optimizers.errors import OptimizerError
-from optotrace.optimizers.plain_ask import ask_plain
-from optotrace.optimizers.prompt_render import clip
-from optotrace.optimizers.templates import render
+from optotrace.optimizers.proposal.ask import ask_plain
+from optotrace.optimizers.proposal.policy import ProposalPolicy
+from optotrace.optimizers.proposal.prompt_render import clip
+from optotrace.optimizers.proposal.templates import render
 
 __all__ = ["CodeRewrite"]
 
@@ -29,18 +30,16 @@ DEFAULT_OBJECTIVE = "the function works correctly on every input."
 
 class CodeRewrite(Optimizer):
     def __init__(self, params: Any, llm: Any = None, *, objective: str | None = None, max_tokens: int | None = 700,
-                 feedback_chars: int = 1500, temperature: float = 0.0, retry_temperature: float = 0.7,
-                 candidate_temperature: float = 0.8, num_candidates: int = 1, seed: int | None = 0) -> None:
-        super().__init__(params, llm)
+                 feedback_chars: int = 1500, temperature: float = 0.0, num_candidates: int = 1,
+                 seed: int | None = 0, policy: ProposalPolicy | None = None) -> None:
+        super().__init__(params, llm, policy=policy)
         if not [p for p in self.params if getattr(p, "is_code", False)]:
             raise OptimizerError("CodeRewrite rewrites code parameters (@bundle(trainable=True)); none was given")
         self.objective = objective or DEFAULT_OBJECTIVE
         self.max_tokens = max_tokens
         self.feedback_chars = int(feedback_chars)
         self.temperature = temperature
-        self.retry_temperature = retry_temperature
         self._written: set[int] = set()  # parameters whose current source this optimizer wrote
-        self.candidate_temperature = candidate_temperature
         self.num_candidates = max(1, int(num_candidates))
         self.seed = seed
         self._turn = 0
@@ -76,10 +75,10 @@ class CodeRewrite(Optimizer):
 
     def _temperature(self, param: Any, variant: int) -> float:
         """The first rewrite at `temperature`; a rewrite of a source this optimizer wrote (which failed, since it
-        has feedback again) at `retry_temperature`: at temperature 0 a small model repeats its own code."""
+        has feedback again) at the policy's `code_retry_temperature`: at temperature 0 a model repeats its code."""
         if variant:
-            return self.candidate_temperature
-        return self.retry_temperature if id(param) in self._written else self.temperature
+            return self.policy.candidate_temperature
+        return self.policy.code_retry_temperature if id(param) in self._written else self.temperature
 
     def apply(self, checked: Mapping[Any, Any]) -> dict[Any, Any]:
         changed = super().apply(checked)

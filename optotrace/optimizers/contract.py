@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from optotrace.trace import ParameterNode
 
 __all__ = [
-    "Candidate", "CandidateOptimizer", "Explorer", "StepContext", "StepResult", "TrainableOptimizer", "Update",
+    "Candidate", "CandidateOptimizer", "DemoHarvester", "Explorer", "StepContext", "StepResult", "TrainableOptimizer",
+    "Update",
 ]
 
 Update = dict["ParameterNode", Any]
@@ -116,3 +117,12 @@ class Explorer(TrainableOptimizer, Protocol):
     explores: bool
 
     def observe(self, score: float) -> None: ...
+
+
+@runtime_checkable
+class DemoHarvester(CandidateOptimizer, Protocol):
+    """An optimizer that learns from the workflow's successful runs rather than from feedback (BootstrapFewShot):
+    every driver hands it each minibatch's outcomes and inputs (`harvest`), whichever optimizer steps, and its
+    candidates (subsets of what it pooled) need no failures to be proposed."""
+
+    def harvest(self, outcomes: Sequence[Any], inputs: Sequence[Any]) -> int: ...

@@ -15,29 +15,27 @@ the minibatch would let a demo answer its own example; without a validation set 
 minibatch and demos of the minibatch's own inputs are left out). The Trainer keeps a subset only when it
 scores strictly better.
 
-On its own (no other optimizer): `bootstrap_fewshot(agent, demos, trainset, valset, metric, ...)`.
+On its own (no other optimizer): the demos strategy, `optimize(..., strategy="demos")` (search/demos.py).
 """
 
 from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from optotrace.llm.run_budget import RunBudget, RunBudgetExhausted
 from optotrace.optimizers.contract import Candidate, StepContext, StepResult
 from optotrace.optimizers.errors import OptimizerError
-from optotrace.optimizers.evaluation import Evaluator, Outcome
+from optotrace.optimizers.train.evaluation import Outcome
 from optotrace.trace import Demos, Node
 from optotrace.trace.demos import as_pairs
 
-__all__ = ["BootstrapFewShot", "FewShotResult", "bootstrap_fewshot", "demo_from_outcome"]
+__all__ = ["BootstrapFewShot", "demo_from_outcome", "plain_value", "value_key"]
 
 
 class BootstrapFewShot:
-    """A CandidateOptimizer (contract.py) for one Demos parameter."""
+    """A DemoHarvester (contract.py) for one Demos parameter."""
 
     def __init__(self, demos: Demos, *, max_demos: int | None = None, num_candidates: int = 4,
                  min_score: float = 1.0, pool_size: int = 64, seed: int = 0, labeled: Sequence[Any] = ()) -> None:
@@ -68,15 +66,15 @@ class BootstrapFewShot:
     # -- bootstrapping --------------------------------------------------------------------------------------
     def harvest(self, outcomes: Sequence[Outcome], inputs: Sequence[Any]) -> int:
         """Add the successful outcomes' demonstrations to the pool; how many were new."""
-        known = {_key(d["input"]) for d in self.pool}
+        known = {value_key(d["input"]) for d in self.pool}
         added = 0
         for outcome, raw_input in zip(outcomes, inputs, strict=False):
             if outcome.error is not None or outcome.score < self.min_score:
                 continue
             demo = demo_from_outcome(self.demos, outcome, raw_input)
-            if demo is None or _key(demo["input"]) in known:
+            if demo is None or value_key(demo["input"]) in known:
                 continue
-            known.add(_key(demo["input"]))
+            known.add(value_key(demo["input"]))
             self.pool.append(demo)
             added += 1
         del self.pool[: max(0, len(self.pool) - self.pool_size)]  # the newest pool_size demos
@@ -87,12 +85,12 @@ class BootstrapFewShot:
         if context is not None:
             self.harvest(context.outcomes, context.inputs)
             if not context.has_val:  # scored on this batch: a demo must not answer an example it is scored on
-                exclude = {_key(x) for x in context.inputs}
-        bootstrapped = {_key(d["input"]) for d in self.pool}
-        pool = [d for d in [*self.pool, *(d for d in self.labeled if _key(d["input"]) not in bootstrapped)]
-                if _key(d["input"]) not in exclude]
+                exclude = {value_key(x) for x in context.inputs}
+        bootstrapped = {value_key(d["input"]) for d in self.pool}
+        pool = [d for d in [*self.pool, *(d for d in self.labeled if value_key(d["input"]) not in bootstrapped)]
+                if value_key(d["input"]) not in exclude]
         rng = random.Random(f"{self.seed}:{self.step_count}")
-        current = _key(self.demos.data)
+        current = value_key(self.demos.data)
         seen = {current}
         out: list[Candidate] = []
         for _ in range(self.num_candidates * 8):  # bounded tries for distinct subsets
@@ -101,7 +99,7 @@ class BootstrapFewShot:
             most = min(self.max_demos, len(pool))
             k = rng.randint(max(1, (most + 1) // 2), most)  # one demo rarely shows the pattern: half or more
             subset = [pool[i] for i in sorted(rng.sample(range(len(pool)), k))]  # in pool order: one key per set
-            key = _key(subset)
+            key = value_key(subset)
             if key in seen:
                 continue
             seen.add(key)
@@ -109,7 +107,7 @@ class BootstrapFewShot:
         return out
 
     def apply(self, update: Mapping[Any, Any]) -> dict[Any, Any]:
-        changed = {p: v for p, v in update.items() if _key(p.data) != _key(v)}
+        changed = {p: v for p, v in update.items() if value_key(p.data) != value_key(v)}
         for p, v in changed.items():
             p.set(v)
         return changed
@@ -154,98 +152,16 @@ def demo_from_outcome(demos: Demos, outcome: Outcome, raw_input: Any) -> dict[st
                 continue
             rest = {k: v.data for k, v in inputs.items() if v is not demos and not v.trainable}
             value = next(iter(rest.values())) if len(rest) == 1 else rest
-            return {"input": _plain(value), "output": _plain(n.data)}
+            return {"input": plain_value(value), "output": plain_value(n.data)}
         output = output.data
-    return {"input": _plain(raw_input), "output": _plain(output)}
+    return {"input": plain_value(raw_input), "output": plain_value(output)}
 
 
-@dataclass
-class FewShotResult:
-    demos: list[dict[str, Any]]
-    initial_score: float | None
-    best_score: float | None
-    tried: list[dict[str, Any]] = field(default_factory=list)  # {"size", "score", "examples"} per subset scored
-    pool: int = 0
-    spent: dict[str, Any] = field(default_factory=dict)
-    stopped: str | None = None
-    labeled: int = 0  # labeled pairs the candidates could draw on besides the bootstrapped pool
-
-
-def bootstrap_fewshot(
-    agent: Callable[[Any], Any],
-    demos: Demos,
-    trainset: Sequence[Any],
-    valset: Sequence[Any],
-    metric: Callable[[Any, Any], Any],
-    *,
-    max_demos: int | None = None,
-    num_subsets: int | None = None,
-    min_score: float = 1.0,
-    seed: int = 0,
-    budget: RunBudget | int | dict[str, int] | None = None,
-    concurrency: int = 4,
-    input_fn: Callable[[Any], Any] | None = None,
-    label: Callable[[Any], Any] | None = None,
-    max_bootstrap: int | None = None,
-) -> FewShotResult:
-    """Pool demonstrations, race subsets of them on `valset` against the current demos (successive halving,
-    racing.py), and leave `demos` set to the winner (the current demos stay unless a subset beats them).
-
-    The pool: the agent's successful runs on (the first `max_bootstrap` of) `trainset`, and, given
-    `label(example) -> answer`, every training example as a labeled pair (its input, its known answer), which
-    costs no model call. With a call budget and no `max_bootstrap`, bootstrapping runs at most a third of the
-    budget's calls when labels are given (labeled pairs fill the rest of the pool), and `num_subsets` (default)
-    is as many as the rest of the budget can race. Training examples whose input is also in `valset` are left
-    out, so that no demo answers an example it is scored on. Returns the demos chosen, the scores and what was spent."""
-    from optotrace.optimizers.racing import affordable, race
-
-    if not valset:
-        raise OptimizerError("bootstrap_fewshot needs a validation set to choose demos by; pass valset=")
-    run_budget = RunBudget.coerce(budget) or RunBudget()
-    evaluator = Evaluator(agent, metric, params=[demos], input_fn=input_fn, concurrency=concurrency)
-    scored_on = {_key(_plain(evaluator.input_fn(e))) for e in valset}
-    inputs = [(e, _plain(evaluator.input_fn(e))) for e in trainset]
-    inputs = [(e, x) for e, x in inputs if _key(x) not in scored_on]  # no demo answers an example it is scored on
-    trainset = [e for e, _ in inputs]
-    labeled = [{"input": x, "output": _plain(label(e))} for e, x in inputs] if label else []
-    calls = run_budget.remaining_calls()
-    runs = len(trainset) if max_bootstrap is None else max(0, int(max_bootstrap))
-    if max_bootstrap is None and calls is not None and labeled:
-        runs = min(runs, calls // 3)
-    opt = BootstrapFewShot(demos, max_demos=max_demos, num_candidates=1, min_score=min_score, seed=seed,
-                           labeled=labeled)
-    result = FewShotResult(list(demos.data), None, None, labeled=len(labeled))
-    with run_budget.active():
-        try:
-            result.initial_score = result.best_score = evaluator.mean(valset)
-            if runs:
-                outcomes = evaluator.run_batch(list(trainset[:runs]))
-                opt.harvest(outcomes, [evaluator.input_fn(e) for e in trainset[:runs]])
-            left = run_budget.remaining_calls()
-            wanted = num_subsets if num_subsets is not None else (
-                8 if left is None else min(16, affordable(left, len(valset))))
-            opt.num_candidates = max(1, wanted)
-            candidates = [c.update for c in opt.propose_candidates(None)]
-            raced = race(evaluator, candidates, list(valset))
-            result.stopped = raced.stopped
-            result.tried = [{"size": len(candidates[r["candidate"]][demos]), "score": r["score"],
-                             "examples": r["examples"]} for r in raced.scored]
-            if raced.best is not None:
-                opt.apply(candidates[raced.best])
-                result.best_score = raced.best_score
-            else:
-                result.best_score = raced.incumbent_score if raced.scored else result.initial_score
-        except RunBudgetExhausted:
-            result.stopped = "budget"
-    result.demos, result.pool, result.spent = list(demos.data), len(opt.pool), run_budget.report()
-    return result
-
-
-def _key(value: Any) -> str:
+def value_key(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=repr)
 
 
-def _plain(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
     try:
         json.dumps(value)
         return value

@@ -5,8 +5,10 @@ the program's graph and asks for JSON; a 0.5B model shown that copies the curren
 graph, or one example's answer. Here the prompt is only the current instruction, a few of the step's
 examples (the input, what came out, the feedback, which names the right answer) and the goal, and the
 reply is the new instruction as text. Each parameter with feedback gets its own call. The value is checked
-like any other (answer-like values are refused with the reason, and the reason is shown next time).
+like any other: for a parameter declared `role="instruction"`, answer-like values are refused with the reason
+(and the reason is shown next time); `answers=` gives the task's answer space (labels or a validator).
 
+    instruction = ot.node("Answer the question.", trainable=True, role="instruction")
     opt = InstructionInduction([instruction], llm=llm, objective="... answer with a single number")
     # under the Trainer, GEPA or ProposeRace (a CandidateOptimizer); num_candidates=k draws k at temperature
 
@@ -23,25 +25,32 @@ from typing import Any
 from optotrace.optimizers.base import Optimizer, Proposal
 from optotrace.optimizers.contract import StepContext
 from optotrace.optimizers.errors import OptimizerError
-from optotrace.optimizers.plain_ask import ask_plain
-from optotrace.optimizers.prompt_render import clip
-from optotrace.optimizers.proposal_checks import examples_of
-from optotrace.optimizers.templates import render
+from optotrace.optimizers.proposal.ask import ask_plain
+from optotrace.optimizers.proposal.checks import Answers, examples_of
+from optotrace.optimizers.proposal.policy import ProposalPolicy
+from optotrace.optimizers.proposal.prompt_render import clip
+from optotrace.optimizers.proposal.templates import render
 
 __all__ = ["InstructionInduction"]
 
 SYSTEM = "You write clear, general instructions for language models."
 DEFAULT_OBJECTIVE = "the model answers every input of this kind correctly."
-_LABEL_LINE_RE = re.compile(r"(?:^|\n)[ \t]*(?:\*\*)?new\s+(?:instruction|system prompt)(?:\*\*)?[ \t]*:[ \t]*(?:\*\*)?[ \t]*",
-                            re.I)
-_PREFIX_RE = re.compile(r"^\s*(?:\*\*)?(?:new\s+)?(?:instruction|system prompt)(?:\*\*)?\s*[:\-]\s*(?:\*\*)?\s*", re.I)
+# A heading: a line that ends in ':' ("Here is the rewritten text:", "**Answer format:**").
+_HEADING_RE = re.compile(r"^[ \t]*(?:#+[ \t]*)?(?:\*\*|__)?[^\n]*?(?::[ \t]*(?:\*\*|__)?|(?:\*\*|__)[ \t]*:)[ \t]*$")
+# A bold label that starts a line, with the value after it on the same line: "**Label:** value".
+_BOLD_LABEL_RE = re.compile(r"^[ \t]*(?:\*\*|__)[^\n*_]{1,60}?(?::[ \t]*(?:\*\*|__)|(?:\*\*|__)[ \t]*:)[ \t]*(?=\S)")
+# A plain label of one to three words that starts the reply: "Label: value" (stripped only when the value is
+# quoted whole, or the label names the parameter: otherwise "Note: ..." may be the instruction's own text).
+_PLAIN_LABEL_RE = re.compile(r"^[ \t]*(?P<label>[A-Za-z][\w-]*(?:[ \t]+[\w-]+){0,2})[ \t]*:[ \t]+(?=\S)")
+_LIST_ITEM_RE = re.compile(r"^[ \t]*(?:\d+[.)]|[-*\u2022])[ \t]")
 
 
 class InstructionInduction(Optimizer):
     def __init__(self, params: Any, llm: Any = None, *, objective: str | None = None, max_examples: int = 4,
                  example_chars: int = 500, max_tokens: int | None = 160, temperature: float = 0.0,
-                 candidate_temperature: float = 0.8, num_candidates: int = 1, seed: int | None = 0) -> None:
-        super().__init__(params, llm)
+                 num_candidates: int = 1, seed: int | None = 0, policy: ProposalPolicy | None = None,
+                 answers: Answers | None = None) -> None:
+        super().__init__(params, llm, policy=policy, answers=answers)
         texts = [p for p in self.params if p.trainable and isinstance(p.data, str) and not getattr(p, "is_code", False)]
         if not texts:
             raise OptimizerError("InstructionInduction rewrites text parameters (instructions); none was given")
@@ -50,7 +59,6 @@ class InstructionInduction(Optimizer):
         self.example_chars = int(example_chars)
         self.max_tokens = max_tokens
         self.temperature = temperature
-        self.candidate_temperature = candidate_temperature
         self.num_candidates = max(1, int(num_candidates))
         self.seed = seed
         self._turn = 0
@@ -69,14 +77,14 @@ class InstructionInduction(Optimizer):
         user = render("induction_user", current=clip(param.data, 2000), examples=examples or "(none shown)",
                       objective=self.objective,
                       notes=("\n" + "\n".join(notes)) if notes else "")
-        temperature = self.temperature if variant == 0 else self.candidate_temperature
+        temperature = self.temperature if variant == 0 else self.policy.candidate_temperature
         reply, failed = ask_plain(self.llm, SYSTEM, user, name=name, temperature=temperature,
                                   max_tokens=self.max_tokens,
                                   seed=None if self.seed is None else self.seed + self.step_count + 7919 * variant)
         if failed is not None:
             return failed
         cut = getattr(reply, "finish_reason", None) == "length"
-        text = read_instruction(complete_part(reply.text) if cut else reply.text)
+        text = read_instruction(complete_part(reply.text) if cut else reply.text, name=name)
         proposal = Proposal(reply=reply.text, names=[name], prompt_chars=len(user))
         if not text and cut:
             proposal.rejected[name] = "the reply was cut off at the token limit; write a shorter instruction"
@@ -120,20 +128,54 @@ def complete_part(reply: str) -> str:
     return "".join(sentences).strip()
 
 
-def read_instruction(reply: str) -> str:
-    """The instruction in a plain-text reply: without code fences, an 'Instruction:' label, or the quotes around
-    the whole of it. A reply that first explains and then labels its instruction ("...Here's a new instruction:
-    **New Instruction:** Count ...") gives what follows the last label, up to the next bold heading."""
+def read_instruction(reply: str, name: str | None = None) -> str:
+    """The instruction in a plain-text reply, without what frames it: code fences; a preface that ends in ':'
+    (a first paragraph such as "Here is the rewritten text:") followed by headed sections, in which case the
+    first section's text is the value, up to the next heading; a bold "**Label:**" before the value; a plain
+    "Label:" of one to three words before it when the value is quoted whole or the label names the parameter
+    (`name`); the quotes around the whole of it. Nothing here names a particular model's phrasing."""
     from optotrace.llm.replies import unfence
 
     text = unfence(reply).strip()
-    labels = list(_LABEL_LINE_RE.finditer(text))
-    if labels and labels[-1].start() > 0:
-        text = re.split(r"\n\s*\n\s*\*\*", text[labels[-1].end():], maxsplit=1)[0].strip() or text
-    text = _PREFIX_RE.sub("", text, count=1).strip()
+    blocks = [b.strip() for b in re.split(r"\n\s*\n", text) if b.strip()]
+    if len(blocks) > 1 and _HEADING_RE.match(blocks[0].splitlines()[-1]):
+        section = _first_section(blocks[1:])
+        if section and not _LIST_ITEM_RE.match(section):  # a list after "Do this:" is the instruction's own text
+            text = section
+    text = _strip_label(text, name)
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'`":
         text = text[1:-1].strip()
     return text
+
+
+def _first_section(blocks: list[str]) -> str:
+    """The text under the first heading of `blocks` (or the first block, when it has none), up to the next."""
+    lines: list[str] = []
+    for block in blocks:
+        for line in block.splitlines():
+            if _HEADING_RE.match(line):
+                if lines:
+                    return "\n".join(lines).strip()
+                continue
+            lines.append(line)
+        if lines:
+            return "\n".join(lines).strip()
+    return ""
+
+
+def _strip_label(text: str, name: str | None) -> str:
+    """`text` without a label before its value (see read_instruction)."""
+    bold = _BOLD_LABEL_RE.match(text)
+    if bold:
+        return text[bold.end():].strip()
+    plain = _PLAIN_LABEL_RE.match(text)
+    if plain is None:
+        return text
+    rest = text[plain.end():].strip()
+    quoted = len(rest) >= 2 and rest[0] == rest[-1] and rest[0] in "\"'`"
+    label = plain.group("label").lower().replace("_", " ")
+    names_it = bool(name) and name.lower().replace("_", " ") in label
+    return rest if quoted or names_it else text
 
 
 def _text(value: Any) -> str:

@@ -3,8 +3,9 @@ scores, lowest to highest, and ask for new values that should score higher. No g
 
 The score of the current values comes from the step's context (the Trainer's minibatch mean), from
 `observe(score)`, or, failing that, from numeric feedback; text feedback is shown as the latest feedback.
-With `num_candidates=k` a step draws k replies (the first at `temperature`, the others at
-`candidate_temperature` with other seeds); the Trainer keeps one only when it scores better.
+With `num_candidates=k` a step draws k replies (the first at `temperature`, the others at the policy's
+`candidate_temperature` with other seeds); the Trainer keeps one only when it scores better. The reply format
+(reasoning first or not) is the policy's (a ProposalPolicy; by default the one for the LLM's declared size).
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from typing import Any
 
 from optotrace.optimizers.base import Optimizer, Proposal
 from optotrace.optimizers.contract import StepContext
-from optotrace.optimizers.optoprime import ask_for_suggestion
-from optotrace.optimizers.prompt_render import clip, constraint_text, example_value, show_value
-from optotrace.optimizers.schema import VariableSpec, prefers_answer_first, reply_format, suggestion_model
-from optotrace.optimizers.templates import render
+from optotrace.optimizers.proposal.ask import ask_for_suggestion
+from optotrace.optimizers.proposal.checks import Answers
+from optotrace.optimizers.proposal.policy import ProposalPolicy
+from optotrace.optimizers.proposal.prompt_render import clip, constraint_text, example_value, show_value
+from optotrace.optimizers.proposal.schema import VariableSpec, reply_format, suggestion_model
+from optotrace.optimizers.proposal.templates import render
 
 __all__ = ["OPRO"]
 
@@ -39,11 +42,11 @@ class OPRO(Optimizer):
         temperature: float = 0.0,
         seed: int | None = 0,
         num_candidates: int = 1,
-        candidate_temperature: float = 0.8,
+        policy: ProposalPolicy | None = None,
+        answers: Answers | None = None,
     ) -> None:
-        super().__init__(params, llm)
+        super().__init__(params, llm, policy=policy, answers=answers)
         self.num_candidates = max(1, int(num_candidates))
-        self.candidate_temperature = candidate_temperature
         self.objective = objective or DEFAULT_OBJECTIVE
         self.history_size = int(history_size)
         self.value_chars = value_chars
@@ -94,7 +97,8 @@ class OPRO(Optimizer):
             f"score {h['score']:.4g}: {clip(json.dumps(h['values'], ensure_ascii=False, default=str), self.value_chars)}"
             for h in shown
         )
-        first = not prefers_answer_first(self.llm)
+        policy = self.policy
+        first = policy.reasoning_first
         user = render(
             "opro_user",
             instruction=self.objective,
@@ -114,10 +118,11 @@ class OPRO(Optimizer):
             self.llm,
             messages,
             names,
-            suggestion_model(specs, "OproReply", require_all=len(specs) <= 8, reasoning_first=first),
+            suggestion_model(specs, "OproReply", require_all=len(specs) <= policy.require_all_up_to,
+                             reasoning_first=first),
             code_names={s.name: s.code_name for s in specs if s.code_name},
             kinds={s.name: s.kind for s in specs},
-            temperature=self.temperature if variant == 0 else self.candidate_temperature,
+            temperature=self.temperature if variant == 0 else policy.candidate_temperature,
             max_tokens=self.max_tokens,
             seed=None if self.seed is None else self.seed + self.step_count + 7919 * variant,
         )

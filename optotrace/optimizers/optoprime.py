@@ -7,14 +7,16 @@ explicit "no change" (an empty suggestion) is an answer, not a fault: it is logg
 retried; an unreadable reply is retried. With `num_candidates=k`, k replies are drawn and `step(evaluate=fn)` keeps the one that scores
 best on the current minibatch (`fn(update) -> float`, higher is better).
 
-With `retry_unchanged` (default), a step whose reply would apply nothing (every suggestion rejected, or every
-value equal to the current one) asks once more in the same step, with the reasons added to #Feedback. For a
-model declared small (`llm.small_model`: the embedded model by default; `compact=` overrides) the prompt
-drops empty sections, shows no placeholder value to copy, and asks for a single code variable as a ```python
-block instead of a JSON string.
+The tactics are the `policy` (a ProposalPolicy; by default the one for the LLM's declared size,
+`llm.small_model`). With `policy.retry_unchanged` (default), a step whose reply would apply nothing (every
+suggestion rejected, or every value equal to the current one) asks again in the same step, with the reasons
+added to #Feedback, at `policy.retry_temperature` with a new seed each, at most `policy.max_retries` times.
+With `policy.compact` (a small model's policy) the prompt drops empty sections, shows no placeholder value to
+copy, and asks for a single code variable as a ```python block instead of a JSON string.
 With a memory (`memory_size` > 0), the compact prompt also lists the values each numeric variable already took
 with their feedback and asks for one not tried yet; a suggestion that repeats a tried value is asked again.
-Retries run at `retry_temperature` with a new seed each (`max_retries`: 1, or 2 for compact prompts).
+
+    opt = OptoPrime(params, llm=llm, policy=ProposalPolicy.for_llm(llm, retry_unchanged=False))
 """
 
 from __future__ import annotations
@@ -25,12 +27,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from optotrace.optimizers.base import Optimizer, Proposal, log, same_value
-from optotrace.optimizers.parse import ReadSuggestion, match_names, read_suggestion
-from optotrace.optimizers.prompt_builder import BuiltPrompt, PromptBuilder, clip
-from optotrace.optimizers.schema import prefers_answer_first, suggestion_model, suggestion_values
-from optotrace.optimizers.templates import render
+from optotrace.optimizers.proposal.ask import ask_for_suggestion
+from optotrace.optimizers.proposal.checks import Answers
+from optotrace.optimizers.proposal.policy import ProposalPolicy
+from optotrace.optimizers.proposal.prompt_builder import BuiltPrompt, PromptBuilder, clip
+from optotrace.optimizers.proposal.schema import suggestion_model
+from optotrace.optimizers.proposal.templates import render
 
-__all__ = ["OptoPrime", "ask_for_suggestion"]
+__all__ = ["OptoPrime"]
 
 DEFAULT_OBJECTIVE = (
     "Change the values of the variables in #Variables so that the outputs get better feedback. "
@@ -38,73 +42,6 @@ DEFAULT_OBJECTIVE = (
 )
 MEMORY_VALUE_CHARS = 300
 TRIED_PER_VARIABLE = 12  # numeric values remembered per variable for the compact prompt
-
-
-def ask_for_suggestion(
-    llm: Any,
-    messages: list[dict[str, str]],
-    names: list[str],
-    response_model: Any,
-    *,
-    code_names: Mapping[str, str] | None = None,
-    kinds: Mapping[str, str] | None = None,
-    temperature: float = 0.0,
-    max_tokens: int | None = None,
-    seed: int | None = None,
-    use_schema: bool = True,
-) -> Proposal:
-    """One model call; the suggested values by variable name, through the schema or, failing that, the text.
-
-    `via` says how the reply was read: "schema" or "text" (values), "nochange" (the model explicitly chose no
-    change), "none" (nothing readable; `error` says why) or "error" (the call failed). A value the reply was
-    cut off in (token limit) is never among the values: it is in `rejected` with the reason."""
-    from optotrace.llm import BudgetExceeded, LLMError, StructuredOutputError
-
-    def read(text: str, finish_reason: str | None) -> ReadSuggestion:
-        return read_suggestion(text, names, code_names=code_names, kinds=kinds, finish_reason=finish_reason)
-
-    try:
-        reply = llm.complete(
-            messages,
-            response_model=response_model if use_schema else None,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            seed=seed,
-        )
-    except StructuredOutputError as exc:
-        raw = exc.raw or ""
-        return _proposal(read(raw, None), {}, raw)
-    except BudgetExceeded:
-        raise
-    except LLMError as exc:
-        log.warning("the optimizer's model call failed: %s", exc)
-        return Proposal({}, "", "error", f"model call failed: {exc}")
-    finish = getattr(reply, "finish_reason", None)
-    schema_values = suggestion_values(reply.parsed) if reply.parsed is not None else {}
-    matched = match_names(schema_values, names)
-    schema_values = {matched[k]: v for k, v in schema_values.items() if k in matched}
-    # The LLM layer reads replies with json-repair, which can mangle what is not strict JSON (a code string
-    # with unescaped quotes, a triple-quoted literal); read_suggestion reads strict JSON identically and the
-    # rest more carefully, so its reading wins when it finds anything.
-    return _proposal(read(reply.text, finish), schema_values, reply.text)
-
-
-def _proposal(found: ReadSuggestion, schema_values: dict[str, Any], text: str) -> Proposal:
-    rejected = dict(found.cut)
-    if found.values:
-        via = "schema" if schema_values == found.values else "text"
-        return Proposal(found.values, text, via, rejected=rejected)
-    # json-repair completes a cut reply as if it were whole: a schema value the text shows cut is not used.
-    schema_values = {k: v for k, v in schema_values.items() if k not in rejected}
-    if schema_values and not found.truncated:
-        return Proposal(schema_values, text, "schema", rejected=rejected)
-    if found.no_change and not rejected:
-        return Proposal({}, text, "nochange")
-    if found.truncated:
-        error = "the reply was cut off at the token limit (max_tokens) before a complete value"
-    else:
-        error = "unusable reply: no value could be read"
-    return Proposal({}, text, "none", error, rejected=rejected)
 
 
 class OptoPrime(Optimizer):
@@ -115,53 +52,33 @@ class OptoPrime(Optimizer):
         *,
         memory_size: int = 0,
         objective: str | None = None,
-        max_prompt_tokens: int = 8000,
         num_candidates: int = 1,
         max_tokens: int | None = 1024,
         temperature: float = 0.0,
-        candidate_temperature: float = 0.8,
-        use_schema: bool = True,
         seed: int | None = 0,
-        require_all_up_to: int = 8,
-        reasoning_first: bool | None = None,
-        retry_unchanged: bool = True,
-        compact: bool | None = None,
-        retry_temperature: float = 1.0,
-        max_retries: int | None = None,
+        policy: ProposalPolicy | None = None,
+        answers: Answers | None = None,
     ) -> None:
-        super().__init__(params, llm)
-        self.compact = compact  # None: a compact prompt when the LLM is declared small (llm.small_model)
-        self.retry_unchanged = retry_unchanged
-        self.retry_temperature = retry_temperature
-        self.max_retries = max_retries  # None: 2 for a compact prompt, else 1
+        super().__init__(params, llm, policy=policy, answers=answers)
         self.tried: dict[str, list[dict[str, Any]]] = {}  # numeric variable -> [{value, feedback}], oldest first
-        self.reasoning_first = reasoning_first
-        self.require_all_up_to = int(require_all_up_to)
         self.objective = objective or DEFAULT_OBJECTIVE
         self.memory_size = int(memory_size)
         self.memory: deque[dict[str, Any]] = deque(maxlen=self.memory_size or None)
-        self.max_prompt_tokens = int(max_prompt_tokens)
         self.num_candidates = max(1, int(num_candidates))
         self.max_tokens = max_tokens
         self.temperature = temperature
-        self.candidate_temperature = candidate_temperature
-        self.use_schema = use_schema
         self.seed = seed
         self.last_prompt: BuiltPrompt | None = None
 
     # -- prompt --------------------------------------------------------------------------------------------
-    def wants_reasoning_first(self) -> bool:
-        """Reasoning before the suggestion, unless the LLM is declared small (llm.small_model)."""
-        if self.reasoning_first is None:
-            self.reasoning_first = not prefers_answer_first(self.llm)
-        return self.reasoning_first
-
     def is_compact(self) -> bool:
-        return self.wants_reasoning_first() is False if self.compact is None else bool(self.compact)
+        """The compact prompt (the policy's choice; a small model's policy has it)."""
+        return self.policy.compact
 
     def _builder(self) -> PromptBuilder:
-        return PromptBuilder(self.objective, self.max_prompt_tokens, self.llm.count_tokens,
-                             reasoning_first=self.wants_reasoning_first(), compact=self.is_compact())
+        policy = self.policy
+        return PromptBuilder(self.objective, policy.max_prompt_tokens, self.llm.count_tokens,
+                             reasoning_first=policy.reasoning_first, compact=policy.compact)
 
     def build_prompt(self, notes: list[str] | None = None) -> BuiltPrompt | None:
         """This step's prompt (None when no parameter received feedback). Does not change any state."""
@@ -201,7 +118,7 @@ class OptoPrime(Optimizer):
 
     # -- step ----------------------------------------------------------------------------------------------
     def propose(self, **kwargs: Any) -> Proposal:
-        return self._propose_many(1, retry_unchanged=self.retry_unchanged)[0]
+        return self._propose_many(1, retry_unchanged=self.policy.retry_unchanged)[0]
 
     def _rank(self, proposal: Proposal) -> int:
         """0: applies nothing; 1: changes only to values already tried (compact prompts); 2: a new value."""
@@ -220,24 +137,21 @@ class OptoPrime(Optimizer):
         change: that is an answer, not a fault)."""
         if proposal.via in ("error", "nochange"):
             return []
+        policy = self.policy
         checked, rejections = self.check(proposal.values)
         rejections = {**proposal.rejected, **rejections}
         changed = {p: v for p, v in checked.items() if not same_value(p.data, v)}
         if changed:
             if self._rank(proposal) == 2:
                 return []
-            return [f"Your previous suggestion {self.names[id(p)]} = {_short(v)!r} was already tried (see #Tried). "
-                    "Suggest a value not tried yet." for p, v in changed.items()]
+            return [policy.retry_note("tried", name=self.names[id(p)], value=_short(v)) for p, v in changed.items()]
         notes = [render("rejected", variable=n, reason=r).strip() for n, r in rejections.items()]
         for p, v in checked.items():
-            shown = _short(v)
-            notes.append(f"Your previous suggestion {self.names[id(p)]} = {shown!r} is the current value and "
-                         "changes nothing. Suggest a different value.")
+            notes.append(policy.retry_note("unchanged", name=self.names[id(p)], value=_short(v)))
         if not notes and proposal.error and "cut off" in proposal.error:
-            notes.append(f"Your previous reply was {proposal.error.removeprefix('the reply was ')}; reply with "
-                         "the JSON object first and keep any reasoning short.")
+            notes.append(policy.retry_note("cut_off", error=proposal.error.removeprefix("the reply was ")))
         if not notes:
-            notes.append("Your previous reply held no usable new value. Reply in the format asked for below.")
+            notes.append(policy.retry_note("unusable"))
         return notes
 
     def _ask(self, prompt: BuiltPrompt, model: Any, names: list[str], code_names: dict[str, str],
@@ -246,7 +160,7 @@ class OptoPrime(Optimizer):
         prop = ask_for_suggestion(
             self.llm, prompt.messages, names, model, code_names=code_names,
             kinds={v.name: v.kind for v in prompt.variables}, max_tokens=self.max_tokens,
-            use_schema=self.use_schema and fence is None, **kw,
+            use_schema=self.policy.use_schema and fence is None, **kw,
         )
         if (fence is not None and not prop.values and not prop.rejected and prop.reply.strip()
                 and prop.via == "none"):
@@ -268,28 +182,28 @@ class OptoPrime(Optimizer):
             return [Proposal(error="no feedback")]
         self._remember(prompt)
         names = [v.name for v in prompt.variables]
-        model = suggestion_model(prompt.variables, require_all=len(prompt.variables) <= self.require_all_up_to,
-                                 reasoning_first=self.wants_reasoning_first())
+        policy = self.policy
+        model = suggestion_model(prompt.variables, require_all=len(prompt.variables) <= policy.require_all_up_to,
+                                 reasoning_first=policy.reasoning_first)
         code_names = {v.name: v.code_name for v in prompt.variables if v.code_name}
         base_seed = None if self.seed is None else self.seed + self.step_count * 1000
         proposals = []
         for i in range(k):  # sequential: the embedded model runs one request at a time anyway
             proposals.append(self._ask(
                 prompt, model, names, code_names,
-                temperature=self.temperature if i == 0 else self.candidate_temperature,
+                temperature=self.temperature if i == 0 else policy.candidate_temperature,
                 seed=None if base_seed is None else base_seed + i,
             ))
-        retries = self.max_retries if self.max_retries is not None else 2 if self.is_compact() else 1
         first_notes: list[str] = []
-        for attempt in range(retries if retry_unchanged and k == 1 else 0):
+        for attempt in range(policy.max_retries if retry_unchanged and k == 1 else 0):
             retry_notes = self._retry_notes(proposals[0])
             if not retry_notes:
                 break
             # Every suggestion was rejected, none changes anything (small models often copy the current value
             # at temperature 0), or (compact) it only repeats a tried value: another attempt in the same step,
-            # told why, hotter and with a new seed. Bounded by max_retries.
+            # told why, hotter and with a new seed. Bounded by policy.max_retries.
             again_prompt = self.build_prompt([*notes, *retry_notes]) or prompt
-            again = self._ask(again_prompt, model, names, code_names, temperature=self.retry_temperature,
+            again = self._ask(again_prompt, model, names, code_names, temperature=policy.retry_temperature,
                               seed=None if base_seed is None else base_seed + 1 + 17 * attempt)
             first_notes = first_notes or retry_notes
             for note in retry_notes:  # the earlier attempt's faults are logged, never silent
@@ -302,7 +216,7 @@ class OptoPrime(Optimizer):
 
     # -- the optimizer contract (contract.py): replies for the Trainer to score, none applied -------------
     def proposals(self, n: int, context: Any = None) -> list[Proposal]:
-        return self._propose_many(n, retry_unchanged=self.retry_unchanged and n == 1)
+        return self._propose_many(n, retry_unchanged=self.policy.retry_unchanged and n == 1)
 
     def step(self, evaluate: Callable[[dict[Any, Any]], float] | None = None, **kwargs: Any) -> dict[Any, Any]:
         """Propose, validate, apply. With num_candidates > 1 and `evaluate`, the best-scoring valid

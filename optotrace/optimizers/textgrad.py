@@ -5,7 +5,9 @@ for every edge input -> operation the model is asked how that input should chang
 the gradient of its result (one LLM call per edge, up to `max_gradient_calls`; past that an operation's
 gradient passes to its inputs unchanged). Then each parameter gets one update call with its gradients.
 With `num_candidates=k` a step asks k update calls per parameter (the gradients are computed once; the extra
-calls run at `candidate_temperature` with other seeds); the Trainer keeps a candidate only when it scores better.
+calls run at the policy's `candidate_temperature` with other seeds); the Trainer keeps a candidate only when it
+scores better. The reply format (reasoning first or not) is the policy's (a ProposalPolicy; by default the one
+for the LLM's declared size).
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from typing import Any
 
 from optotrace.optimizers.base import Optimizer, Proposal, log
 from optotrace.optimizers.contract import StepContext
-from optotrace.optimizers.optoprime import ask_for_suggestion
-from optotrace.optimizers.prompt_graph import prompt_names
-from optotrace.optimizers.prompt_render import clip, constraint_text, example_value, show_value
-from optotrace.optimizers.schema import VariableSpec, prefers_answer_first, reply_format, suggestion_model
-from optotrace.optimizers.templates import render
+from optotrace.optimizers.proposal.ask import ask_for_suggestion
+from optotrace.optimizers.proposal.checks import Answers
+from optotrace.optimizers.proposal.policy import ProposalPolicy
+from optotrace.optimizers.proposal.prompt_graph import prompt_names
+from optotrace.optimizers.proposal.prompt_render import clip, constraint_text, example_value, show_value
+from optotrace.optimizers.proposal.schema import VariableSpec, reply_format, suggestion_model
+from optotrace.optimizers.proposal.templates import render
 
 __all__ = ["TextGrad"]
 
@@ -40,11 +44,11 @@ class TextGrad(Optimizer):
         gradient_max_tokens: int | None = 256,
         seed: int | None = 0,
         num_candidates: int = 1,
-        candidate_temperature: float = 0.8,
+        policy: ProposalPolicy | None = None,
+        answers: Answers | None = None,
     ) -> None:
-        super().__init__(params, llm)
+        super().__init__(params, llm, policy=policy, answers=answers)
         self.num_candidates = max(1, int(num_candidates))
-        self.candidate_temperature = candidate_temperature
         self._grads: dict[int, list[str]] = {}
         self._notes: list[str] = []
         self.objective = objective or DEFAULT_OBJECTIVE
@@ -129,7 +133,8 @@ class TextGrad(Optimizer):
         grads, notes = self._grads, self._notes
         merged = Proposal(via="none")
         self.last_gradients = {}
-        first = not prefers_answer_first(self.llm)
+        policy = self.policy
+        first = policy.reasoning_first
         for p in self.params:
             g = grads.get(id(p))
             if not g:
@@ -153,7 +158,7 @@ class TextGrad(Optimizer):
                 self.llm, messages, [name], suggestion_model([spec], "TextGradReply", require_all=True, reasoning_first=first),
                 code_names={name: p.code_name} if p.code_name else None, kinds={name: spec.kind},
                 max_tokens=self.max_tokens,
-                temperature=0.0 if variant == 0 else self.candidate_temperature,
+                temperature=0.0 if variant == 0 else policy.candidate_temperature,
                 seed=None if self.seed is None else self.seed + self.step_count + 7919 * variant,
             )
             merged.values.update(prop.values)

@@ -18,7 +18,7 @@ from optotrace.trace.errors import (
 from optotrace.trace.graph import Upstream, ancestors, subgraph, union_subgraph
 from optotrace.trace.modules import Module, model
 from optotrace.trace.names import unique_names
-from optotrace.trace.nodes import ExceptionNode, MessageNode, Node, ParameterNode, node
+from optotrace.trace.nodes import ROLES, ExceptionNode, MessageNode, Node, ParameterNode, node
 from optotrace.trace.params_io import load_parameters, save_parameters
 from optotrace.trace.propagators import FeedbackItem, GraphPropagator, Propagator, SumPropagator
 from optotrace.trace.render import render, to_dot, to_networkx
@@ -39,6 +39,7 @@ __all__ = [
     "ParameterFileError",
     "ParameterNode",
     "Propagator",
+    "ROLES",
     "SumPropagator",
     "Upstream",
     "ancestors",

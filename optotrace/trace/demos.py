@@ -30,6 +30,7 @@ class Demos(ParameterNode):
     """A trainable list of input/output pairs; `max_demos` bounds how many an optimizer puts in."""
 
     __slots__ = ("max_demos",)
+    default_role = "demos"
 
     def __init__(self, pairs: Iterable[Any] = (), name: str = "demos", description: str = "",
                  max_demos: int = 4) -> None:

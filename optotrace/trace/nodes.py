@@ -23,6 +23,7 @@ from optotrace.trace.operators import NodeOperators
 if TYPE_CHECKING:
     from optotrace.trace.propagators import FeedbackItem, Propagator
 
+ROLES = ("instruction", "code", "demos", "value")  # a parameter's declared role (ParameterNode.role)
 _CHILDREN_LOCK = threading.Lock()  # parameters are shared across threads; their children lists are not atomic
 
 
@@ -177,23 +178,43 @@ class ParameterNode(Node):
 
     `constraint` is a text description or a callable `value -> bool | str` (True or "" means acceptable);
     `set()` does not enforce it, `check(value)` evaluates it, so optimizers decide what to do.
+
+    `role` says what the value is to the program, as the user declared it (never guessed from the name):
+    "instruction" (text given to a model with every input: a prompt, a system message), "code" (a bundled
+    function's source, always), "demos" (few-shot pairs), or "value" (anything else, the default). Optimizers
+    read it: the checks that an instruction is not the answer to one example apply to role "instruction" only.
     """
 
-    __slots__ = ("constraint", "code_name", "code_signature", "trainable")
+    __slots__ = ("constraint", "code_name", "code_signature", "trainable", "_role")
     kind = "parameter"
+    default_role = "value"  # the role when none is declared (a subclass may set its own: Demos -> "demos")
 
     def __init__(self, value: Any, name: str | None = None, description: str = "",
                  constraint: str | Callable[[Any], bool | str] | None = None, trainable: bool = True,
-                 code_name: str | None = None, code_signature: str | None = None) -> None:
+                 code_name: str | None = None, code_signature: str | None = None, role: str | None = None) -> None:
         super().__init__(value, name, description)
         self.constraint = constraint
         self.trainable = trainable
         self.code_name = code_name
         self.code_signature = code_signature
+        self.role = role
 
     @property
     def is_code(self) -> bool:
         return self.code_name is not None
+
+    @property
+    def role(self) -> str:
+        """The declared role: "instruction", "code", "demos" or "value" (see the class docstring)."""
+        if self.is_code:
+            return "code"
+        return self._role or self.default_role
+
+    @role.setter
+    def role(self, value: str | None) -> None:
+        if value is not None and value not in ROLES:
+            raise ValueError(f"role={value!r} is not a role; use one of {', '.join(map(repr, ROLES))} (or None)")
+        self._role = value
 
     def set(self, value: Any) -> None:
         """Replace the value (a node's data is taken). Bundled code picks up new source on its next call."""
@@ -203,6 +224,7 @@ class ParameterNode(Node):
         super()._fill_copy(new, copy_value)
         new.constraint, new.trainable = self.constraint, self.trainable
         new.code_name, new.code_signature = self.code_name, self.code_signature
+        new._role = self._role
 
     def check(self, value: Any) -> str | None:
         """None when `value` satisfies a callable constraint (or there is none to evaluate), else why not."""
@@ -327,17 +349,22 @@ def failure_text(exc: BaseException, where: str, inputs: dict[str, Node], source
 
 
 def node(value: Any, name: str | None = None, trainable: bool = False, description: str | None = None,
-         constraint: str | Callable[[Any], bool | str] | None = None) -> Node:
+         constraint: str | Callable[[Any], bool | str] | None = None, role: str | None = None) -> Node:
     """Wrap `value` in a Node (a ParameterNode when trainable).
+
+    `role` declares what a trainable value is to the program: "instruction" for text given to a model with
+    every input (a prompt, a system message), "value" (the default) for anything else; see ParameterNode.
 
     An existing node is returned unchanged (with a warning when another name or description is asked for),
     except with `trainable=True`: a node that is already a trainable parameter is returned as it is (asking
-    for another name, description or constraint is an error); any other node gives a new ParameterNode holding
-    the same value, named and described like it unless told otherwise. That parameter is a new root of the
-    graph: it is not linked to the operations that computed the node (as in Trace).
+    for another name, description, constraint or role is an error); any other node gives a new ParameterNode
+    holding the same value, named and described like it unless told otherwise. That parameter is a new root of
+    the graph: it is not linked to the operations that computed the node (as in Trace).
     """
     if not trainable and constraint is not None:
         raise ValueError("constraint= applies to trainable nodes only; pass trainable=True as well")
+    if not trainable and role is not None:
+        raise ValueError("role= applies to trainable nodes only; pass trainable=True as well")
     if isinstance(value, Node):
         if not trainable:
             ignored = [k for k, asked, current in (("name", name, value.name),
@@ -349,8 +376,9 @@ def node(value: Any, name: str | None = None, trainable: bool = False, descripti
                               UserWarning, stacklevel=2)
             return value
         if isinstance(value, ParameterNode) and value.trainable:
-            asked = {"name": name, "description": description, "constraint": constraint}
-            current = {"name": value.name, "description": value.description, "constraint": value.constraint}
+            asked = {"name": name, "description": description, "constraint": constraint, "role": role}
+            current = {"name": value.name, "description": value.description, "constraint": value.constraint,
+                       "role": value.role}
             changed = [k for k, v in asked.items() if v is not None and v != current[k]]
             if changed:
                 raise ValueError(f"node {value.name!r} is already a trainable parameter, so node(..., trainable=True) "
@@ -358,7 +386,7 @@ def node(value: Any, name: str | None = None, trainable: bool = False, descripti
                                  "or create a separate parameter with node(existing.data, ...)")
             return value
         return ParameterNode(value._data, value.name if name is None else name,
-                             value.description if description is None else description, constraint)
+                             value.description if description is None else description, constraint, role=role)
     if trainable:
-        return ParameterNode(value, name, description or "", constraint)
+        return ParameterNode(value, name, description or "", constraint, role=role)
     return Node(value, name, description or "")

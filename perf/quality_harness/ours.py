@@ -19,7 +19,7 @@ def instruction_workflow(ctx: RunContext) -> tuple[Callable[[str], Any], Any]:
     import optotrace as ot
 
     task, llm = ctx.task, ctx.llm("workflow")
-    instruction = ot.node(task.start_instruction, name="instruction", trainable=True,
+    instruction = ot.node(task.start_instruction, name="instruction", trainable=True, role="instruction",
                           description=f"the system prompt of the model that answers each {task.name} question; "
                                       f"its reply must end with {task.answer_format}")
 
@@ -43,7 +43,7 @@ def run_with_trainer(ctx: RunContext, make_optimizer: OptimizerFactory, batch_si
     first = len(ctx.dev)  # the Trainer scores the dev set once before the first step
     while ctx.calls_used() + worst_step + first <= ctx.budget:
         before = ctx.calls_used()
-        trainer = Trainer(agent, optimizer, ctx.task.train, ctx.dev, metric=ctx.task.score, batch_size=batch_size,
+        trainer = Trainer(agent, optimizer, ctx.task.train, ctx.dev, metric=ctx.task.score, minibatch_size=batch_size,
                           steps=step + 1, concurrency=2, run_dir=ctx.run_dir / "trainer", resume=step > 0,
                           seed=ctx.task.seed, progress=False)
         result = trainer.fit()

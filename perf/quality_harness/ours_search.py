@@ -28,7 +28,7 @@ def workflow(ctx: RunContext, with_demos: bool) -> tuple[Any, Any, Any]:
     import optotrace as ot
 
     task, llm = ctx.task, ctx.llm("workflow")
-    instruction = ot.node(task.start_instruction, name="instruction", trainable=True,
+    instruction = ot.node(task.start_instruction, name="instruction", trainable=True, role="instruction",
                           description=f"the system prompt of the model that answers each {task.name} question; "
                                       f"its reply must end with {task.answer_format}")
     demos = ot.demos(name="examples", max_demos=3) if with_demos else None
@@ -61,21 +61,22 @@ def gepa(ctx: RunContext) -> SystemOutcome:
     agent, instruction, _ = workflow(ctx, with_demos=False)
     result = GEPA(agent, _optoprime([instruction], ctx), ctx.task.train, ctx.dev, metric=ctx.task.score,
                   budget=_left(ctx), minibatch_size=3, seed=ctx.task.seed, concurrency=2, progress=False).fit()
-    return SystemOutcome(instruction=instruction.data, steps=result.iterations,
-                         notes=f"{len(result.programs)} programs, stopped: {result.stopped}")
+    return SystemOutcome(instruction=instruction.data, steps=result.details["iterations"],
+                         notes=f"{len(result.details['programs'])} programs, stopped: {result.stopped}")
 
 
 def demos(ctx: RunContext) -> SystemOutcome:
-    from optotrace.optimizers import bootstrap_fewshot
+    from optotrace.optimizers import DemoSearch
 
     agent, instruction, examples = workflow(ctx, with_demos=True)
-    result = bootstrap_fewshot(agent, examples, ctx.task.train, ctx.dev, ctx.task.score, max_demos=3,
-                               budget=_left(ctx), seed=ctx.task.seed, concurrency=2, label=_label)
-    first_rung = min((t["examples"] for t in result.tried), default=0)
-    raced = sum(t["examples"] == first_rung for t in result.tried)
+    result = DemoSearch(agent, examples, ctx.task.train, ctx.dev, metric=ctx.task.score, max_demos=3,
+                        budget=_left(ctx), seed=ctx.task.seed, concurrency=2, label=_label).fit()
+    tried = result.details["tried"]
+    first_rung = min((t["examples"] for t in tried), default=0)
+    raced = sum(t["examples"] == first_rung for t in tried)
     return SystemOutcome(instruction=system_prompt(instruction.data, examples.data), steps=1,
-                         notes=f"{len(result.demos)} demos; {raced} subsets raced from {result.pool} bootstrapped "
-                               f"+ {result.labeled} labeled; stopped: {result.stopped}")
+                         notes=f"{len(examples.data)} demos; {raced} subsets raced from {result.details['pool']} "
+                               f"bootstrapped + {result.details['labeled']} labeled; stopped: {result.stopped}")
 
 
 def _label(example: Any) -> Any:
@@ -99,8 +100,9 @@ def gepa_demos(ctx: RunContext) -> SystemOutcome:
                                                                     labeled=_labeled(ctx))]
     result = GEPA(agent, optimizers, _not_dev(ctx), ctx.dev, metric=ctx.task.score, budget=_left(ctx),
                   minibatch_size=3, seed=ctx.task.seed, concurrency=2, progress=False).fit()
-    return SystemOutcome(instruction=system_prompt(instruction.data, examples.data), steps=result.iterations,
-                         notes=f"{len(result.programs)} programs, stopped: {result.stopped}")
+    return SystemOutcome(instruction=system_prompt(instruction.data, examples.data),
+                         steps=result.details["iterations"],
+                         notes=f"{len(result.details['programs'])} programs, stopped: {result.stopped}")
 
 
 def propose_race(ctx: RunContext) -> SystemOutcome:
@@ -111,10 +113,11 @@ def propose_race(ctx: RunContext) -> SystemOutcome:
                   BootstrapFewShot(examples, max_demos=3, seed=ctx.task.seed, labeled=_labeled(ctx))]
     result = ProposeRace(agent, optimizers, _not_dev(ctx), ctx.dev, metric=ctx.task.score, budget=_left(ctx),
                          seed=ctx.task.seed, concurrency=2).fit()
-    kinds = sorted({c["source"] for c in result.candidates})
-    first = sum(1 for c in result.candidates if not c.get("cycle") and "+" not in c["source"])
-    cycle_rung = min((c["examples"] for c in result.candidates if c.get("cycle")), default=0)
-    refined = sum(1 for c in result.candidates if c.get("cycle") and c["examples"] == cycle_rung)
+    candidates = result.details["candidates"]
+    kinds = sorted({c["source"] for c in candidates})
+    first = sum(1 for c in candidates if not c.get("cycle") and "+" not in c["source"])
+    cycle_rung = min((c["examples"] for c in candidates if c.get("cycle")), default=0)
+    refined = sum(1 for c in candidates if c.get("cycle") and c["examples"] == cycle_rung)
     return SystemOutcome(instruction=system_prompt(instruction.data, examples.data), steps=1,
                          notes=f"{first} candidates in the first race ({', '.join(kinds)}), {refined} in refinement "
-                               f"cycles; chose {result.chosen}; stopped: {result.stopped}")
+                               f"cycles; chose {result.details['chosen']}; stopped: {result.stopped}")

@@ -18,7 +18,7 @@ from optotrace.llm.grammar import ANY_VALUE, GrammarError, compile_grammar, gram
 from optotrace.llm.results import Request
 from optotrace.llm.structured import with_schema_hint
 from optotrace.modeling.spec import ModelSpec
-from optotrace.optimizers.schema import VariableSpec, suggestion_model
+from optotrace.optimizers.proposal.schema import VariableSpec, suggestion_model
 
 needs_llama = pytest.mark.skipif(
     importlib.util.find_spec("llama_cpp") is None, reason="llama-cpp-python is not installed (make install)"

@@ -7,6 +7,7 @@ import pytest
 import optotrace as ot
 from optotrace.llm import ScriptedLLM
 from optotrace.optimizers import CodeRewrite, OptimizerError, StepResult
+from optotrace.optimizers.proposal.policy import ProposalPolicy
 
 FIXED = "```python\ndef is_even(n: int) -> bool:\n    return n % 2 == 0\n```"
 
@@ -51,7 +52,7 @@ def test_no_code_parameter_is_a_clear_error() -> None:
 def test_a_rewrite_of_its_own_failed_source_is_drawn_at_the_retry_temperature() -> None:
     fn, _ = traced_failure()
     llm = ScriptedLLM(["```python\ndef is_even(n: int) -> bool:\n    return n % 4 == 0\n```", FIXED])
-    opt = CodeRewrite([fn.parameter], llm=llm, retry_temperature=0.6)
+    opt = CodeRewrite([fn.parameter], llm=llm, policy=ProposalPolicy(code_retry_temperature=0.6))
     opt.step()
     fn(6).backward("is_even(6) returned False; expected True")
     opt.step()

@@ -10,8 +10,8 @@ from test_opt_fewshot import TRAIN, make_agent, metric
 import optotrace as ot
 from optotrace.llm import ScriptedLLM
 from optotrace.optimizers import InstructionInduction, OptimizerError, ProposeRace, StepContext, StepResult
-from optotrace.optimizers.evaluation import Evaluator
 from optotrace.optimizers.induction import read_instruction
+from optotrace.optimizers.train.evaluation import Evaluator
 
 
 def context_for(agent: Any, examples: list[dict[str, Any]]) -> StepContext:

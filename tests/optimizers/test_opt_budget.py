@@ -11,6 +11,7 @@ import pytest
 import optotrace as ot
 from optotrace.llm import RunBudget, RunBudgetExhausted, ScriptedLLM, budget_phase
 from optotrace.optimizers import OptoPrime, Trainer
+from optotrace.optimizers.proposal.policy import ProposalPolicy
 
 WORDS = [f"item {i}" for i in range(6)]
 
@@ -18,7 +19,8 @@ WORDS = [f"item {i}" for i in range(6)]
 def build(opt_replies: Any, **trainer_options: Any) -> tuple[Trainer, Any, ScriptedLLM, ScriptedLLM]:
     """A workflow whose own model answers "yes" only when its instruction says so; the optimizer's model
     rewrites the instruction."""
-    instruction = ot.node("Answer.", name="instruction", trainable=True, description="the system prompt")
+    instruction = ot.node("Answer.", name="instruction", trainable=True, description="the system prompt",
+                          role="instruction")
     agent_llm = ScriptedLLM(lambda m: "yes" if "say yes" in m[0]["content"] else "no")
 
     @ot.bundle()
@@ -30,8 +32,8 @@ def build(opt_replies: Any, **trainer_options: Any) -> tuple[Trainer, Any, Scrip
         return (1.0, "right") if output == "yes" else (0.0, "the answer must be yes")
 
     opt_llm = ScriptedLLM(opt_replies)
-    opt = OptoPrime([instruction], llm=opt_llm, max_tokens=64, retry_unchanged=False, num_candidates=2)
-    trainer = Trainer(lambda w: answer(instruction, w), opt, WORDS[:4], WORDS[4:], metric=metric, batch_size=2,
+    opt = OptoPrime([instruction], llm=opt_llm, max_tokens=64, policy=ProposalPolicy(retry_unchanged=False), num_candidates=2)
+    trainer = Trainer(lambda w: answer(instruction, w), opt, WORDS[:4], WORDS[4:], metric=metric, minibatch_size=2,
                       concurrency=2, progress=False, **trainer_options)
     return trainer, instruction, agent_llm, opt_llm
 

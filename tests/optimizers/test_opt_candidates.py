@@ -18,6 +18,7 @@ from optotrace.optimizers import (
     Trainer,
     TrainerError,
 )
+from optotrace.optimizers.proposal.policy import ProposalPolicy
 
 SCORES = {"a": 0.5, "b": 1.0, "c": 0.0, "d": 0.25}
 
@@ -44,8 +45,8 @@ def suggest(value: str) -> str:
 def test_a_worse_candidate_is_never_applied_and_its_result_is_fed_back() -> None:
     agent, prefix, words = make_task()
     llm = ScriptedLLM([suggest("c"), suggest("d"), suggest("b")])
-    trainer = Trainer(agent, OptoPrime([prefix], llm=llm, retry_unchanged=False), words, metric=metric,
-                      batch_size=4, steps=3, progress=False)
+    trainer = Trainer(agent, OptoPrime([prefix], llm=llm, policy=ProposalPolicy(retry_unchanged=False)), words, metric=metric,
+                      minibatch_size=4, steps=3, progress=False)
     result = trainer.fit()
     assert [h["applied"] for h in result.history] == [0, 0, 1]
     assert [h["kept"] for h in result.history] == [0, 0, 1]
@@ -61,7 +62,7 @@ def test_the_best_of_several_candidates_is_applied_and_ties_keep_the_current_val
     agent, prefix, words = make_task()
     llm = ScriptedLLM([suggest("c"), suggest("b"), suggest("d")])
     opt = OptoPrime([prefix], llm=llm, num_candidates=3)
-    result = Trainer(agent, opt, words, metric=metric, batch_size=4, steps=1, progress=False).fit()
+    result = Trainer(agent, opt, words, metric=metric, minibatch_size=4, steps=1, progress=False).fit()
     assert prefix.data == "b" and result.history[0]["candidates"] == 3
     assert [c["score"] for c in opt.logs[0]["candidates"]] == [0.0, 1.0, 0.25]
 
@@ -69,8 +70,8 @@ def test_the_best_of_several_candidates_is_applied_and_ties_keep_the_current_val
     SCORES["e"] = 0.5  # scores exactly like the current "a"
     try:
         llm = ScriptedLLM([suggest("e")])
-        result = Trainer(agent, OptoPrime([prefix], llm=llm, retry_unchanged=False), words, metric=metric,
-                         batch_size=4, steps=1, progress=False).fit()
+        result = Trainer(agent, OptoPrime([prefix], llm=llm, policy=ProposalPolicy(retry_unchanged=False)), words, metric=metric,
+                         minibatch_size=4, steps=1, progress=False).fit()
     finally:
         del SCORES["e"]
     assert prefix.data == "a" and result.history[0]["applied"] == 0
@@ -79,7 +80,7 @@ def test_the_best_of_several_candidates_is_applied_and_ties_keep_the_current_val
 def test_unscored_mode_applies_the_first_valid_candidate() -> None:
     agent, prefix, words = make_task()
     llm = ScriptedLLM([suggest("c")])
-    Trainer(agent, OptoPrime([prefix], llm=llm, retry_unchanged=False), words, metric=metric, batch_size=4,
+    Trainer(agent, OptoPrime([prefix], llm=llm, policy=ProposalPolicy(retry_unchanged=False)), words, metric=metric, minibatch_size=4,
             steps=1, progress=False, score_candidates=False).fit()
     assert prefix.data == "c"
 
@@ -87,7 +88,7 @@ def test_unscored_mode_applies_the_first_valid_candidate() -> None:
 def test_opro_and_textgrad_candidates_are_scored_too() -> None:
     agent, prefix, words = make_task()
     opro = OPRO([prefix], llm=ScriptedLLM([suggest("c"), suggest("b")]), num_candidates=2)
-    result = Trainer(agent, opro, words, metric=metric, batch_size=4, steps=1, progress=False).fit()
+    result = Trainer(agent, opro, words, metric=metric, minibatch_size=4, steps=1, progress=False).fit()
     assert prefix.data == "b" and result.history[0]["kept"] == 1
     assert opro.history[0]["score"] == 0.5  # the minibatch score of the current values reached OPRO
 
@@ -95,7 +96,7 @@ def test_opro_and_textgrad_candidates_are_scored_too() -> None:
     tg_llm = ScriptedLLM(rules=[(r"^The operation:", "make it start with b"),
                                 (".*", suggest("d"))])
     tg = TextGrad([prefix], llm=tg_llm)
-    Trainer(agent, tg, words, metric=metric, batch_size=4, steps=1, progress=False).fit()
+    Trainer(agent, tg, words, metric=metric, minibatch_size=4, steps=1, progress=False).fit()
     assert prefix.data == "a"  # "d" scores 0.25 < 0.5: not kept
 
 
@@ -140,7 +141,7 @@ def test_a_new_optimizer_needs_only_propose() -> None:
 
     agent, prefix, words = make_task()
     opt = Alphabet([prefix])
-    result = Trainer(agent, opt, words, metric=metric, batch_size=4, steps=1, progress=False).fit()
+    result = Trainer(agent, opt, words, metric=metric, minibatch_size=4, steps=1, progress=False).fit()
     assert prefix.data == "b" and result.history[0]["candidates"] == 3  # b, c, d scored; only b beats a
     assert opt.logs[0]["applied"] == {"prefix": "b"}
 
@@ -154,8 +155,8 @@ def test_without_a_run_directory_the_best_values_by_validation_come_back() -> No
         return (2.0, fb) if output.startswith("d") and example in words[:2] else (score, fb)
 
     train, val = words[:2], words[2:]
-    result = Trainer(agent, OptoPrime([prefix], llm=llm, retry_unchanged=False), train, val, metric=noisy_metric,
-                     batch_size=2, steps=2, progress=False).fit()
+    result = Trainer(agent, OptoPrime([prefix], llm=llm, policy=ProposalPolicy(retry_unchanged=False)), train, val, metric=noisy_metric,
+                     minibatch_size=2, steps=2, progress=False).fit()
     assert [h["applied"] for h in result.history] == [1, 1]  # "d" beat "b" on the (fooled) batch
     assert result.best_score == 1.0 and result.best_step == 1 and prefix.data == "b"  # but val restores "b"
 

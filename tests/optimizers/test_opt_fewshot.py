@@ -11,7 +11,8 @@ import pytest
 
 import optotrace as ot
 from optotrace.llm import ScriptedLLM
-from optotrace.optimizers import BootstrapFewShot, OptoPrime, Trainer, bootstrap_fewshot
+from optotrace.optimizers import BootstrapFewShot, DemoSearch, OptoPrime, Trainer, optimize
+from optotrace.optimizers.proposal.policy import ProposalPolicy
 
 TRAIN = [{"input": x} for x in ("a1!", "b1!", "c1", "d1!")]  # "!": easy, answered without demos
 VAL = [{"input": x} for x in ("a2", "b2", "d2", "a3")]
@@ -35,7 +36,8 @@ def agent_model(messages: list[dict[str, Any]]) -> str:
 
 def make_agent(instruction_text: str = "Give the label.") -> tuple[Any, Any, Any, ScriptedLLM]:
     llm = ScriptedLLM(agent_model)
-    instruction = ot.node(instruction_text, name="instruction", trainable=True, description="the system prompt")
+    instruction = ot.node(instruction_text, name="instruction", trainable=True, description="the system prompt",
+                          role="instruction")
     examples = ot.demos(name="examples", max_demos=2)
 
     @ot.bundle()
@@ -65,13 +67,13 @@ def test_demos_parameter_holds_pairs_and_formats_them() -> None:
 
 def test_bootstrap_keeps_only_successful_runs_and_races_the_subsets() -> None:
     agent, _, examples, _ = make_agent()
-    result = bootstrap_fewshot(agent, examples, TRAIN, VAL, metric, num_subsets=8, seed=1)
+    result = DemoSearch(agent, examples, TRAIN, VAL, metric=metric, num_subsets=8, seed=1).fit()
     opt_pool = {d["input"] for d in examples.data}
-    assert result.pool == 3  # c1 failed: never a demo
+    assert result.details["pool"] == 3  # c1 failed: never a demo
     assert "c1" not in opt_pool and all(d["output"] == truth(d["input"]) for d in examples.data)
     # All 6 subsets of at most 2 of the 3 demos start the race on 2 examples; the better half go on to all 4.
-    assert sorted(t["examples"] for t in result.tried) == [2] * 6 + [4] * 3
-    finalists = [t for t in result.tried if t["examples"] == 4]
+    assert sorted(t["examples"] for t in result.details["tried"]) == [2] * 6 + [4] * 3
+    finalists = [t for t in result.details["tried"] if t["examples"] == 4]
     assert result.initial_score == 0.0 and result.best_score == max(t["score"] for t in finalists) > 0
     chosen = {d["input"][0] for d in examples.data}
     assert result.best_score == sum(v["input"][0] in chosen for v in VAL) / len(VAL)
@@ -79,9 +81,9 @@ def test_bootstrap_keeps_only_successful_runs_and_races_the_subsets() -> None:
 
 def test_labeled_pairs_fill_the_pool_without_model_calls() -> None:
     agent, _, examples, llm = make_agent()
-    result = bootstrap_fewshot(agent, examples, TRAIN, VAL, metric, label=lambda e: truth(e["input"]),
-                               max_bootstrap=0, num_subsets=6, seed=0, budget=40)
-    assert result.pool == 0 and result.labeled == 4  # c1's known answer is a demo too: no run needed
+    result = DemoSearch(agent, examples, TRAIN, VAL, metric=metric, label=lambda e: truth(e["input"]),
+                               max_bootstrap=0, num_subsets=6, seed=0, budget=40).fit()
+    assert result.details["pool"] == 0 and result.details["labeled"] == 4  # c1's known answer is a demo too: no run needed
     assert result.best_score > result.initial_score == 0.0
     assert all(d["output"] == truth(d["input"]) for d in examples.data)
     assert result.spent["calls"] <= 40 and result.spent["calls"] < 4 + 6 * 4  # raced, not all scored on all
@@ -106,9 +108,9 @@ def test_bootstrap_optimizer_harvests_from_the_graph() -> None:
 def test_one_trainer_run_optimizes_an_instruction_and_demos_together(tmp_path: Path) -> None:
     agent, instruction, examples, agent_llm = make_agent("Hi.")
     opt_llm = ScriptedLLM(lambda m: json.dumps({"reasoning": "r", "suggestion": {"instruction": "Give the label."}}))
-    trainer = Trainer(agent, [OptoPrime([instruction], llm=opt_llm, retry_unchanged=False),
+    trainer = Trainer(agent, [OptoPrime([instruction], llm=opt_llm, policy=ProposalPolicy(retry_unchanged=False)),
                               BootstrapFewShot(examples, num_candidates=4)],
-                      TRAIN, VAL, metric=metric, batch_size=4, steps=3, progress=False, run_dir=tmp_path / "run")
+                      TRAIN, VAL, metric=metric, minibatch_size=4, steps=3, progress=False, run_dir=tmp_path / "run")
     result = trainer.fit()
     assert instruction.data == "Give the label." and examples.data
     assert result.initial_score == 0.0 and result.best_score == 0.75
@@ -129,22 +131,21 @@ def test_search_optimizes_an_instruction_and_demos_of_a_module_together() -> Non
         def __call__(self, word: str) -> Any:
             return agent(word)
 
-    from optotrace.optimizers import search
-
     opt_llm = ScriptedLLM(lambda m: json.dumps({"reasoning": "r", "suggestion": {"instruction": "Give the label."}}))
     train = [*TRAIN, {"input": "c2!"}]  # c1 fails on its own; a demo of c2! fixes it (minibatch gating sees that)
-    result = search(Labeler(), train, VAL, metric, llm=opt_llm, budget=200, max_iterations=16, minibatch_size=2)
+    result = optimize(Labeler(), train, valset=VAL, metric=metric, llm=opt_llm, budget=200, max_iterations=16,
+                      minibatch_size=2, strategy="population", progress=False)
     assert result.initial_score == 0.0 and result.best_score > 0.0  # only the two together score at all
     assert instruction.data == "Give the label." and examples.data
     assert all(d["output"] == truth(d["input"]) for d in examples.data)
-    assert {p["origin"] for p in result.programs} >= {"seed", "mutation"}
+    assert {p["origin"] for p in result.details["programs"]} >= {"seed", "mutation"}
     assert result.spent["calls"] == len(agent_llm.requests) + len(opt_llm.requests) <= 200
 
 
 def test_a_training_example_that_is_also_validated_on_never_becomes_a_demo() -> None:
     agent, _, examples, _ = make_agent()
     shared = [{"input": "a2"}, {"input": "b2"}]
-    result = bootstrap_fewshot(agent, examples, TRAIN + shared, VAL, metric, label=lambda e: truth(e["input"]),
-                               max_bootstrap=0, num_subsets=4, seed=0)
-    assert result.labeled == 4  # a2 and b2 are in VAL: a demo of them would answer its own example
+    result = DemoSearch(agent, examples, TRAIN + shared, VAL, metric=metric, label=lambda e: truth(e["input"]),
+                               max_bootstrap=0, num_subsets=4, seed=0).fit()
+    assert result.details["labeled"] == 4  # a2 and b2 are in VAL: a demo of them would answer its own example
     assert not {d["input"] for d in examples.data} & {"a2", "b2"}

@@ -11,8 +11,8 @@ import pytest
 
 import optotrace as ot
 from optotrace.llm import ScriptedLLM
-from optotrace.optimizers import GEPA, OptimizerError, OptoPrime, search
-from optotrace.optimizers.pareto import (
+from optotrace.optimizers import GEPA, OptimizerError, OptoPrime, optimize
+from optotrace.optimizers.search.pool import (
     Program,
     choose_parent,
     find_merge,
@@ -100,9 +100,12 @@ def test_search_improves_text_parameters_within_its_budget(tmp_path: Path) -> No
     assert result.initial_score == 0.0 and result.best_score == 1.0 and result.stopped == "perfect"
     assert (prefix.data, suffix.data) == ("P", "S")
     assert result.spent["calls"] == len(llm.requests) <= 60
-    assert len(result.programs) >= 2 and result.front
-    saved = json.loads((tmp_path / "search" / "search.json").read_text())
-    assert saved["programs"][saved["best"]]["score"] == 1.0
+    assert len(result.details["programs"]) >= 2 and result.details["front"]
+    saved = json.loads((tmp_path / "search" / "details.json").read_text())
+    assert saved["programs"][saved["best_program"]]["score"] == 1.0
+    state = json.loads((tmp_path / "search" / "state.json").read_text())
+    assert [h["step"] for h in state["history"]] == list(range(1, saved["iterations"] + 1))
+    assert state["best_score"] == 1.0 and (tmp_path / "search" / "summary.json").exists()
 
 
 def test_search_works_on_code_and_stops_at_the_budget() -> None:
@@ -121,12 +124,12 @@ def test_search_works_on_code_and_stops_at_the_budget() -> None:
     metric = lambda ex, out: (1.0, "ok") if out == ex["want"] else (0.0, f"is_even({ex['input']}) gave {out}")  # noqa: E731
     original = is_even.parameter.data
     try:
-        result = search(lambda n: is_even(n), data[:4], data[4:], metric, llm=ScriptedLLM(policy),
-                        params=[is_even.parameter], budget=5, minibatch_size=4)
+        result = optimize(lambda n: is_even(n), data[:4], valset=data[4:], metric=metric, llm=ScriptedLLM(policy),
+                          params=[is_even.parameter], budget=5, minibatch_size=4, strategy="population", progress=False)
         assert result.best_score == 1.0 and "n % 2" in is_even.parameter.data
         is_even.parameter.set(original)
-        stopped = search(lambda n: is_even(n), data[:4], data[4:], metric, llm=ScriptedLLM(policy),
-                         params=[is_even.parameter], budget=0)
+        stopped = optimize(lambda n: is_even(n), data[:4], valset=data[4:], metric=metric, llm=ScriptedLLM(policy),
+                           params=[is_even.parameter], budget=0, strategy="population", progress=False)
         assert stopped.stopped == "budget" and is_even.parameter.data == original
     finally:
         is_even.parameter.set(original)

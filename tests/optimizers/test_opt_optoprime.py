@@ -9,6 +9,7 @@ import pytest
 import optotrace as ot
 from optotrace.llm import ScriptedLLM
 from optotrace.optimizers import OptimizerError, OptoPrime
+from optotrace.optimizers.proposal.policy import ProposalPolicy
 
 
 def reply(**suggestion: Any) -> str:
@@ -57,7 +58,7 @@ def test_rejection_is_logged_and_shown_next_step(caplog: pytest.LogCaptureFixtur
     n = ot.node(2, name="n", trainable=True, constraint=lambda v: v < 10 or "n must stay below 10")
     y = n + 1
     llm = ScriptedLLM([reply(n=3.7), reply(n=40), reply(n=5)])
-    opt = OptoPrime([n], llm=llm, retry_unchanged=False)  # no retry within a step: one reply per step
+    opt = OptoPrime([n], llm=llm, policy=ProposalPolicy(retry_unchanged=False))  # no retry within a step: one reply per step
     y.backward("larger")
     with caplog.at_level("WARNING"):
         assert opt.step() == {}
@@ -118,7 +119,7 @@ def test_code_parameter_update_keeps_signature() -> None:
 
     good = "def inc(v: int) -> int:\n    return v + 1\n"
     llm = ScriptedLLM([reply(__code_inc="def inc(a, b):\n    return a"), reply(__code_inc=good)])
-    opt = OptoPrime([inc.parameter], llm=llm, retry_unchanged=False)
+    opt = OptoPrime([inc.parameter], llm=llm, policy=ProposalPolicy(retry_unchanged=False))
     inc(1).backward("inc(1) should be 2")
     assert opt.step() == {}
     opt.zero_feedback()
@@ -156,7 +157,7 @@ def test_large_graph_prompt_stays_within_budget() -> None:
     for i in range(1000):
         y = y + ot.node(float(i), name=f"c{i}")
     llm = ScriptedLLM([reply(x=0.0)])
-    opt = OptoPrime([x], llm=llm, max_prompt_tokens=8000)
+    opt = OptoPrime([x], llm=llm, policy=ProposalPolicy(max_prompt_tokens=8000))
     y.backward("far too large")
     prompt = opt.build_prompt()
     assert prompt is not None
@@ -174,7 +175,7 @@ def test_many_parameters_rotate_through_the_prompt() -> None:
     total = params[0]
     for p in params[1:]:
         total = total + p
-    opt = OptoPrime(params, llm=ScriptedLLM(["{}"]), max_prompt_tokens=4000)
+    opt = OptoPrime(params, llm=ScriptedLLM(["{}"]), policy=ProposalPolicy(max_prompt_tokens=4000))
     total.backward("smaller")
     first = opt.build_prompt()
     assert first is not None and first.hidden_variables > 0

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from optotrace.optimizers import SuggestionRejected, parse_suggestion
-from optotrace.optimizers.validate import cast_like, check_code
+from optotrace.optimizers.proposal.validate import cast_like, check_code
 
 CORPUS = json.loads((Path(__file__).parent / "data" / "parse_corpus.json").read_text())
 LIKE: dict[str, Any] = {"int": 0, "float": 0.0, "str": "", "bool": False, "list": [], "dict": {}}

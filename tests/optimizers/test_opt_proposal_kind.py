@@ -1,7 +1,8 @@
 """Proposals of the right kind (issue 14): an instruction parameter gets an instruction, never the answer to
 one example. The prompt and the schema say what kind of value each variable is; a proposal that answers an
-example is rejected with the reason, which the retry reads. Also: the prompt style comes from the LLM's
-declared size (`llm.small_model`), not from its URL."""
+example is rejected with the reason, which the retry reads. The role is declared (`role="instruction"`), never
+guessed from the name. Also: the prompt style comes from the LLM's declared size (`llm.small_model`), not from
+its URL."""
 
 from __future__ import annotations
 
@@ -13,7 +14,14 @@ import pytest
 import optotrace as ot
 from optotrace.llm import ScriptedLLM, get_llm
 from optotrace.optimizers import OptoPrime
-from optotrace.optimizers.proposal_checks import answer_like_reason, examples_of, is_instruction
+from optotrace.optimizers.proposal.checks import (
+    DEFAULT_CHECKS,
+    Proposed,
+    answer_like_reason,
+    examples_of,
+    is_instruction,
+)
+from optotrace.optimizers.proposal.policy import ProposalPolicy
 
 INSTRUCTION = "Answer the question about the objects. Think step by step, then give the final count."
 
@@ -31,7 +39,8 @@ def workflow(instruction: Any, question: str) -> Any:
 
 
 def one_step(proposals: list[str], **opt_kw: Any) -> tuple[OptoPrime, Any, ScriptedLLM]:
-    instruction = ot.node(INSTRUCTION, name="instruction", trainable=True, description="the system prompt")
+    instruction = ot.node(INSTRUCTION, name="instruction", trainable=True, description="the system prompt",
+                          role="instruction")
     out = workflow(instruction, "I have an apple, two pears and four grapes. How many fruits do I have?")
     llm = ScriptedLLM(proposals)
     opt = OptoPrime([instruction], llm=llm, **opt_kw)
@@ -59,7 +68,7 @@ def test_an_answer_to_one_example_is_rejected_and_the_retry_says_why(answer: str
 
 
 def test_without_a_better_retry_the_answer_is_never_applied() -> None:
-    opt, instruction, _ = one_step([reply(instruction="7")], retry_unchanged=False)
+    opt, instruction, _ = one_step([reply(instruction="7")], policy=ProposalPolicy(retry_unchanged=False))
     assert opt.step() == {} and instruction.data == INSTRUCTION
     assert opt.rejected[-1]["name"] == "instruction" and "answer to one example" in opt.rejected[-1]["reason"]
 
@@ -81,16 +90,17 @@ def test_the_prompt_and_schema_say_the_variable_is_an_instruction_for_every_inpu
 
 def test_the_compact_prompt_says_it_too() -> None:
     opt, _, llm = one_step([reply(instruction="Count all objects and reply with the total as a number.")],
-                           compact=True, reasoning_first=False)
+                           policy=ProposalPolicy.small())
     opt.step()
     assert "never the answer to one example" in llm.requests[0]["messages"][-1]["content"]
 
 
-def test_the_role_is_declared_by_name_or_description_not_guessed() -> None:
-    assert is_instruction(ot.node("Be brief.", name="system_prompt", trainable=True))
-    assert is_instruction(ot.node("x", name="p", trainable=True, description="the instruction for the model"))
+def test_the_role_is_declared_not_guessed_from_the_name_or_description() -> None:
+    assert is_instruction(ot.node("Be brief.", name="p", trainable=True, role="instruction"))
+    assert not is_instruction(ot.node("Be brief.", name="system_prompt", trainable=True))  # a name is no role
+    assert not is_instruction(ot.node("x", name="p", trainable=True, description="the instruction for the model"))
     assert not is_instruction(ot.node("Paris", name="city", trainable=True))
-    assert not is_instruction(ot.node(3, name="prompt_count", trainable=True))  # not text
+    assert not is_instruction(ot.node(3, name="n", trainable=True, role="instruction"))  # not text
 
 
 def test_a_plain_text_parameter_may_be_short() -> None:
@@ -102,7 +112,7 @@ def test_a_plain_text_parameter_may_be_short() -> None:
 
 
 def test_examples_come_from_the_feedback_the_parameters_hold() -> None:
-    instruction = ot.node(INSTRUCTION, name="instruction", trainable=True)
+    instruction = ot.node(INSTRUCTION, name="instruction", trainable=True, role="instruction")
     out = workflow(instruction, "How many apples?")
     out.backward("expected 7")
     ex = examples_of([instruction])
@@ -137,7 +147,7 @@ def test_the_embedded_backend_is_small_by_default() -> None:
 
 # -- names in the prompt come from trace's one naming rule --------------------------------------------------
 def test_prompt_names_follow_trace_and_variables_keep_theirs() -> None:
-    from optotrace.optimizers.prompt_graph import prompt_names
+    from optotrace.optimizers.proposal.prompt_graph import prompt_names
     from optotrace.trace import unique_names
 
     x = ot.node(1.0, name="x", trainable=True)
@@ -160,7 +170,7 @@ def test_prompt_names_follow_trace_and_variables_keep_theirs() -> None:
     ],
 )
 def test_a_description_of_the_change_is_not_the_new_instruction(proposal: str) -> None:
-    opt, instruction, _ = one_step([reply(instruction=proposal)], retry_unchanged=False)
+    opt, instruction, _ = one_step([reply(instruction=proposal)], policy=ProposalPolicy(retry_unchanged=False))
     assert opt.step() == {} and instruction.data == INSTRUCTION
     assert "describes a change instead of being the new value" in opt.rejected[-1]["reason"]
 
@@ -171,19 +181,17 @@ def test_an_instruction_that_starts_with_change_may_pass() -> None:
     assert opt.step() == {instruction: new}
 
 
-@pytest.mark.parametrize(
-    "proposal",
-    [  # replies of Qwen2.5-Coder-0.5B to InstructionInduction's prompt on the reviews and object_counting tasks
-        "To rewrite the instruction so that the model labels every review correctly as positive or negative, you "
-        "can follow these steps:\n\n1. **Identify Positive and Negative Words**: The instruction already mentions it.",
-        "To rewrite the instruction so that it answers every question of this kind correctly, we need to ensure "
-        "that the model can handle any input of this form.",
-        "Here is how to improve the system prompt: count every object and give the total.",
-    ],
-)
-def test_talk_about_rewriting_the_instruction_is_not_an_instruction(proposal: str) -> None:
-    reason = answer_like_reason("instruction", proposal, INSTRUCTION, examples_of([]))
-    assert reason and "talks about rewriting the instruction" in reason
+def test_talk_about_the_edit_is_a_users_own_check_not_the_librarys() -> None:
+    """The library names no phrasing of a particular model; a user who sees one adds a check to the policy."""
+    talk = "To rewrite the instruction so that it answers every question correctly, we need to handle any input."
+    assert answer_like_reason("instruction", talk, INSTRUCTION, examples_of([])) is None
+
+    def talks_about_the_edit(p: Proposed) -> str | None:
+        return "it talks about the rewrite; write the instruction itself" if "rewrite" in p.value.lower() else None
+
+    policy = ProposalPolicy(retry_unchanged=False, checks=(*DEFAULT_CHECKS, talks_about_the_edit))
+    opt, instruction, _ = one_step([reply(instruction=talk)], policy=policy)
+    assert opt.step() == {} and "write the instruction itself" in opt.rejected[-1]["reason"]
 
 
 def test_an_instruction_for_a_prompt_rewriting_step_may_say_rewrite_the_prompt() -> None:

@@ -11,7 +11,8 @@ import pytest
 import optotrace as ot
 from optotrace.llm import ScriptedLLM
 from optotrace.optimizers import OptoPrime, SuggestionRejected, validate_suggestion
-from optotrace.optimizers.validate import check_code, repair_candidates
+from optotrace.optimizers.proposal.policy import ProposalPolicy
+from optotrace.optimizers.proposal.validate import check_code, repair_candidates
 
 ORIGINAL = 'def is_leap(year: int) -> bool:\n    """Doc."""\n    return year % 4 == 0\n'
 SIG = "(year: int) -> bool"
@@ -79,7 +80,7 @@ def test_code_parameter_gets_the_repair_in_a_step() -> None:
 
     out = is_leap(1900)
     llm = ScriptedLLM([reply(__code_is_leap="return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)")])
-    opt = OptoPrime([is_leap.parameter], llm=llm, retry_unchanged=False)
+    opt = OptoPrime([is_leap.parameter], llm=llm, policy=ProposalPolicy(retry_unchanged=False))
     out.backward("is_leap(1900) returned True, but the test expects False")
     update = opt.step()
     assert update and "year % 400 == 0" in is_leap.parameter.data
@@ -136,7 +137,7 @@ def test_compact_prompt_for_small_models_asks_code_as_a_fence() -> None:
     out = is_leap(1900)
     fixed = "```python\n" + FIXED.replace("year: int", "year: int") + "```\nDone."
     llm = ScriptedLLM([fixed])
-    opt = OptoPrime([is_leap.parameter], llm=llm, compact=True, reasoning_first=False)
+    opt = OptoPrime([is_leap.parameter], llm=llm, policy=ProposalPolicy.small())
     out.backward("is_leap(1900) returned True, but the test expects False")
     prompt = opt.build_prompt()
     assert prompt is not None and prompt.code_fence == "__code_is_leap"
@@ -149,7 +150,8 @@ def test_compact_prompt_for_small_models_asks_code_as_a_fence() -> None:
 def test_compact_prompt_has_no_placeholder_to_copy() -> None:
     p = ot.node("Read the review.", name="instruction", trainable=True)
     out = ot.node("x", name="review") + p
-    opt = OptoPrime([p], llm=ScriptedLLM([reply(instruction="Label it.")]), compact=True, reasoning_first=False)
+    opt = OptoPrime([p], llm=ScriptedLLM([reply(instruction="Label it.")]),
+                    policy=ProposalPolicy.small())
     out.backward("wrong label")
     prompt = opt.build_prompt()
     assert prompt is not None and "<new text>" not in prompt.user
@@ -159,7 +161,7 @@ def test_compact_prompt_has_no_placeholder_to_copy() -> None:
 
 def _numeric_setup(llm: ScriptedLLM, **kw: Any) -> tuple[Any, OptoPrime]:
     x = ot.node(0.0, name="x", trainable=True)
-    opt = OptoPrime([x], llm=llm, compact=True, reasoning_first=False, memory_size=3, **kw)
+    opt = OptoPrime([x], llm=llm, memory_size=3, policy=ProposalPolicy.small(**kw))
     return x, opt
 
 
@@ -217,7 +219,7 @@ def test_retries_are_hotter_and_reseeded() -> None:
 def test_hosted_prompt_has_no_tried_section() -> None:
     llm = ScriptedLLM([reply(x=5.0), reply(x=10.0)])
     x = ot.node(0.0, name="x", trainable=True)
-    opt = OptoPrime([x], llm=llm, compact=False, memory_size=3)
+    opt = OptoPrime([x], llm=llm, memory_size=3, policy=ProposalPolicy.capable())
     _feedback_step(x, opt)
     _feedback_step(x, opt)
     second = llm.requests[1]["messages"][-1]["content"]
@@ -225,7 +227,7 @@ def test_hosted_prompt_has_no_tried_section() -> None:
 
 
 def test_feedback_direction_words() -> None:
-    from optotrace.optimizers.prompt_builder import feedback_direction
+    from optotrace.optimizers.proposal.prompt_builder import feedback_direction
 
     assert feedback_direction("y = 5 is too small: it should be larger.") == "up"
     assert feedback_direction("y = 25 is too large: it should be smaller.") == "down"
@@ -234,7 +236,7 @@ def test_feedback_direction_words() -> None:
 
 
 def test_compact_code_request_shows_the_signature_unquoted() -> None:
-    from optotrace.optimizers.prompt_builder import show_signature
+    from optotrace.optimizers.proposal.prompt_builder import show_signature
 
     class P:
         data = "def is_leap(year: int) -> bool:\n    return True\n"

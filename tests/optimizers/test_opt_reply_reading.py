@@ -12,8 +12,9 @@ import pytest
 import optotrace as ot
 from optotrace.llm import ScriptedLLM
 from optotrace.optimizers import OptoPrime, parse_suggestion
-from optotrace.optimizers.cast import cast_like
-from optotrace.optimizers.parse import CUT_REASON, read_suggestion
+from optotrace.optimizers.proposal.cast import cast_like
+from optotrace.optimizers.proposal.parse import CUT_REASON, read_suggestion
+from optotrace.optimizers.proposal.policy import ProposalPolicy
 
 LONG_PROMPT = ("You are a careful assistant. Read the review, weigh every sentence, decide whether the customer "
                "is satisfied overall, and answer with exactly one word: positive or negative. ") * 6
@@ -99,7 +100,7 @@ def test_optoprime_never_applies_a_cut_value_even_through_the_schema() -> None:
     prompt = ot.node("Classify the review.", name="system_prompt", trainable=True)
     out = prompt + " | review: great phone"
     llm = ScriptedLLM([reply(system_prompt=LONG_PROMPT)])
-    opt = OptoPrime([prompt], llm=llm, max_tokens=40, retry_unchanged=False)
+    opt = OptoPrime([prompt], llm=llm, max_tokens=40, policy=ProposalPolicy(retry_unchanged=False))
     out.backward("Too vague.")
     assert opt.step() == {} and prompt.data == "Classify the review."
     assert opt.rejected and opt.rejected[-1]["name"] == "system_prompt" and "cut off" in opt.rejected[-1]["reason"]
@@ -115,8 +116,8 @@ def test_a_compact_code_reply_cut_off_is_not_repaired_into_an_update() -> None:
     body = "```python\ndef total(xs: list) -> int:\n" + "".join(f"    # step {i}: add things\n" for i in range(40))
     body += "    return sum(xs)\n```"
     llm = ScriptedLLM([body])
-    opt = OptoPrime([total.parameter], llm=llm, compact=True, reasoning_first=False, max_tokens=30,
-                    retry_unchanged=False)
+    opt = OptoPrime([total.parameter], llm=llm, max_tokens=30,
+                    policy=ProposalPolicy.small(retry_unchanged=False))
     out.backward("total([1, 2, 3]) should be 6")
     assert opt.step() == {} and "return 0" in total.parameter.data
     assert opt.rejected and "cut off" in opt.rejected[-1]["reason"]

@@ -21,7 +21,7 @@ REVIEWS = [
 def test_a_real_step_scores_candidates_and_keeps_the_budget(llama_server: str) -> None:
     agent_llm = get_llm("openai:smollm2", base_url=llama_server, cache=False, timeout=600, max_retries=1)
     opt_llm = get_llm("openai:smollm2", base_url=llama_server, cache=False, timeout=600, max_retries=1)
-    instruction = ot.node("Read the review.", name="instruction", trainable=True,
+    instruction = ot.node("Read the review.", name="instruction", trainable=True, role="instruction",
                           description="the system prompt of the model that labels each review")
 
     @ot.bundle()
@@ -36,7 +36,7 @@ def test_a_real_step_scores_candidates_and_keeps_the_budget(llama_server: str) -
 
     opt = OptoPrime([instruction], llm=opt_llm, max_tokens=96, num_candidates=2)
     budget = 12
-    result = Trainer(lambda text: classify(instruction, text), opt, REVIEWS, metric=metric, batch_size=2, steps=1,
+    result = Trainer(lambda text: classify(instruction, text), opt, REVIEWS, metric=metric, minibatch_size=2, steps=1,
                      concurrency=1, budget=budget, progress=False).fit()
 
     spent = result.spent

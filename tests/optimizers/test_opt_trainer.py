@@ -84,7 +84,7 @@ def test_failed_agent_calls_are_backpropagated(tmp_path: Path) -> None:
         return '{"reasoning": "k must not be zero", "suggestion": {"k": 2}}'
 
     trainer = Trainer(lambda v: invert(v, k), OptoPrime([k], llm=ScriptedLLM(policy)), [4, 6],
-                      metric=lambda ex, out: (1.0, "fine"), batch_size=2, steps=1, progress=False)
+                      metric=lambda ex, out: (1.0, "fine"), minibatch_size=2, steps=1, progress=False)
     result = trainer.fit()
     assert k.data == 2 and result.history[0]["errors"] == 2 and result.history[0]["applied"] == 1
 
@@ -104,7 +104,7 @@ def test_parallel_minibatch_keeps_order_and_uses_val(tmp_path: Path) -> None:
     llm = ScriptedLLM(lambda m: '{"reasoning": "", "suggestion": {"prefix": "b"}}')
     words = [f"w{i}" for i in range(8)]
     trainer = Trainer(lambda w: tag(prompt, w), OptoPrime([prompt], llm=llm), words, words[:4], metric=metric,
-                      batch_size=4, steps=2, concurrency=4, run_dir=tmp_path / "run", progress=False)
+                      minibatch_size=4, steps=2, concurrency=4, run_dir=tmp_path / "run", progress=False)
     result = trainer.fit()
     assert result.initial_score == 0.0 and result.best_score == 1.0 and prompt.data == "b"
     fb = llm.requests[0]["messages"][-1]["content"].split("\n#Feedback\n", 1)[1]
@@ -184,16 +184,18 @@ def test_resume_refuses_a_different_setup(tmp_path: Path) -> None:
 
 def test_prompt_example_improves_with_scripted_models(tmp_path: Path) -> None:
     ex = load_example("prompt_optimization")
-    positive = ("battery", "happy", "comfortable", "not bad", "perfectly", "love", "great", "brilliant", "sturdy",
-                "excellent", "best", "light")
+    truth = {row["input"]: row["label"] for row in ex.ROWS}
+    assert len(ex.VAL) >= 40 and len(ex.TRAIN) >= 24
 
     def agent_model(messages: list[dict[str, Any]]) -> str:
         if "positive or negative" not in messages[0]["content"]:
             return "This review talks about a product."
-        return "positive" if any(w in messages[-1]["content"].lower() for w in positive) else "negative"
+        return truth[messages[-1]["content"]]
 
     new = "Label the review as positive or negative. Answer with one word."
     optimizer_model = ScriptedLLM(lambda m: json.dumps({"reasoning": "", "suggestion": {"instruction": new}}))
     out = ex.main(llm=optimizer_model, agent_llm=ScriptedLLM(agent_model), run_dir=tmp_path / "run", progress=False)
     assert out["before"] == 0.0 and out["after"] == 1.0 and out["instruction"] == new
-    assert (tmp_path / "run" / "learning_curve.png").stat().st_size > 1000
+    assert out["strategy"] == "race" and "budget of 60 calls" in out["picked"]
+    assert 0 < out["spent"]["calls"] <= 60
+    assert (tmp_path / "run" / "summary.json").exists() and (tmp_path / "run" / "learning_curve.png").exists()

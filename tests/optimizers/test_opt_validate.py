@@ -4,7 +4,7 @@ import pytest
 
 import optotrace as ot
 from optotrace.optimizers import SuggestionRejected, validate_suggestion
-from optotrace.optimizers.validate import cast_like, check_code, check_constraint
+from optotrace.optimizers.proposal.validate import cast_like, check_code, check_constraint
 
 
 @pytest.mark.parametrize(

@@ -27,10 +27,10 @@ def test_the_instruction_and_the_demos_are_combined_when_each_helps() -> None:
     result = search.fit()
     assert result.initial_score == 0.0
     assert instruction.data == "Give the label."  # the proposal won the race
-    assert examples.data and result.chosen == "optoprime+demos"  # and the demos raised it further
+    assert examples.data and result.details["chosen"] == "optoprime+demos"  # and the demos raised it further
     assert result.best_score > 0.5 and result.best_values["instruction"] == "Give the label."  # 0.5: no demos
-    assert {c["source"] for c in result.candidates} >= {"optoprime", "demos"}
-    cycle = [c for c in result.candidates if c.get("cycle")]  # the calls the races left went to one more cycle
+    assert {c["source"] for c in result.details["candidates"]} >= {"optoprime", "demos"}
+    cycle = [c for c in result.details["candidates"] if c.get("cycle")]  # the calls the races left went to one more cycle
     assert cycle and all(c["source"] in ("optoprime", "demos") for c in cycle)
     assert result.spent["calls"] <= 80 and result.spent["calls"] == len(opt_llm.requests) + len(
         workflow_llm.requests)
@@ -41,7 +41,7 @@ def test_nothing_better_keeps_the_start_and_the_budget_is_kept_exactly() -> None
     opt_llm = proposer("Say something else.")
     result = ProposeRace(agent, OptoPrime([instruction], llm=opt_llm), TRAIN, VAL, metric=metric, budget=11,
                          minibatch_size=2, concurrency=1).fit()
-    assert instruction.data == "Say something." and result.chosen == "current"
+    assert instruction.data == "Say something." and result.details["chosen"] == "current"
     assert result.spent["calls"] <= 11 and result.stopped in (None, "budget")
 
 
@@ -61,7 +61,7 @@ def test_a_later_cycle_proposes_from_the_failures_and_keeps_what_wins() -> None:
     opt_llm = ScriptedLLM(lambda messages: json.dumps({"reasoning": "r", "suggestion": {"instruction": next(replies)}}))
     result = ProposeRace(agent, OptoPrime([instruction], llm=opt_llm), TRAIN, VAL_EASY_HALF, metric=metric,
                          budget=40, rounds=1, minibatch_size=2, concurrency=1).fit()
-    assert instruction.data == "Give the label." and result.chosen == "optoprime"  # found by the cycle
-    assert [c["source"] for c in result.candidates if c.get("cycle")][0] == "optoprime"
+    assert instruction.data == "Give the label." and result.details["chosen"] == "optoprime"  # found by the cycle
+    assert [c["source"] for c in result.details["candidates"] if c.get("cycle")][0] == "optoprime"
     assert result.best_score == 0.5 and result.spent["calls"] <= 40
     assert result.spent["calls"] == len(opt_llm.requests) + len(workflow_llm.requests)

@@ -7,7 +7,7 @@ from typing import Any
 import optotrace as ot
 from optotrace.llm.run_budget import RunBudget
 from optotrace.optimizers import Evaluator
-from optotrace.optimizers.racing import affordable, race, rung_sizes
+from optotrace.optimizers.search.racing import affordable, race, rung_sizes
 
 EXAMPLES = [{"x": i} for i in range(16)]
 

@@ -43,7 +43,7 @@ def mentions_review(value: str) -> bool | str:
 
 def make_run(run_dir: Path, steps: int = 4, optimizer_options: dict[str, Any] | None = None,
              **trainer_options: Any) -> Any:
-    instruction = ot.node("Read the review.", name="instruction", trainable=True,
+    instruction = ot.node("Read the review.", name="instruction", trainable=True, role="instruction",
                           description="the labeller's instruction", constraint=mentions_review)
 
     @ot.bundle()
@@ -68,6 +68,6 @@ def make_run(run_dir: Path, steps: int = 4, optimizer_options: dict[str, Any] | 
         return 1.0 - 0.25 * len(faults), f"Right label, but {' and '.join(faults)}: answer exactly {example['label']}."
 
     opt = OptoPrime([instruction], llm=ScriptedLLM(optimizer_script()), memory_size=2, **(optimizer_options or {}))
-    trainer = Trainer(agent, opt, DATA[:4], DATA[4:], metric=metric, batch_size=2, steps=steps, run_dir=run_dir,
+    trainer = Trainer(agent, opt, DATA[:4], DATA[4:], metric=metric, minibatch_size=2, steps=steps, run_dir=run_dir,
                       progress=False, **trainer_options)
     return trainer.fit()

@@ -31,7 +31,7 @@ def test_every_layers_loader_reads_through_the_runtime() -> None:
     from optotrace.benchmarks.prompts import load as bench_load
     from optotrace.llm.prompts import template as llm_template
     from optotrace.modeling.resocratic.templates import template_hash, template_text
-    from optotrace.optimizers.templates import template as opt_template
+    from optotrace.optimizers.proposal.templates import template as opt_template
 
     assert agent_load("task.txt") == agent_load("task.txt").strip()
     assert bench_load("extract_value.txt")

@@ -58,9 +58,9 @@ class ModelerAgent(Module):
         self.llm_options = dict(llm_options or {})
         self._llm_spec = llm if isinstance(llm, str) or llm is None else getattr(llm, "spec", None)
         self._llm = None if isinstance(llm, str) or llm is None else llm
-        self.system_prompt = node(load(f"system_{mode}.txt"), name="system_prompt", trainable=True,
+        self.system_prompt = node(load(f"system_{mode}.txt"), name="system_prompt", trainable=True, role="instruction",
                                   description="The system message given to the modeling LLM.")
-        self.instructions = node(load(f"instructions_{mode}.txt"), name="instructions", trainable=True,
+        self.instructions = node(load(f"instructions_{mode}.txt"), name="instructions", trainable=True, role="instruction",
                                  description="How to model, solve and report; placed before each task.")
         self._setup()
 
@@ -206,8 +206,8 @@ class ModelerAgent(Module):
         params = state.pop("params")
         self.__dict__.update(state)
         self._llm = None
-        self.system_prompt = node(params["system_prompt"], name="system_prompt", trainable=True,
+        self.system_prompt = node(params["system_prompt"], name="system_prompt", trainable=True, role="instruction",
                                   description="The system message given to the modeling LLM.")
-        self.instructions = node(params["instructions"], name="instructions", trainable=True,
+        self.instructions = node(params["instructions"], name="instructions", trainable=True, role="instruction",
                                  description="How to model, solve and report; placed before each task.")
         self._setup()

@@ -79,15 +79,16 @@ def train_modeler(
     progress: bool = True,
 ) -> tuple[Any, Path | None]:
     """Optimize the agent's prompts; the best parameters stay in the agent and are saved as
-    `run_dir/best_params.json` (the Module parameter file). Returns (TrainResult, path)."""
-    from optotrace.optimizers import OptoPrime, Trainer
+    `run_dir/best_params.json` (the Module parameter file). Returns (OptimizeResult, path)."""
+    from optotrace.optimizers import OptoPrime, optimize
 
     optimizer = OptoPrime(agent.parameters(), llm=optimizer_llm if optimizer_llm is not None else agent.llm, memory_size=3,
                           objective="Make the modeling agent's answers correct: every requested value must match "
                           "the gold optimum within 1e-4. Improve the system prompt and the instructions.")
-    trainer = Trainer(TracedModeler(agent), optimizer, list(train), list(val) if val else None, metric=metric,
-                      batch_size=batch_size, epochs=epochs, steps=steps, concurrency=concurrency,
-                      run_dir=run_dir, seed=seed, progress=progress)
-    result = trainer.fit()
+    # the command line has already checked run_dir (--resume / --overwrite) and writes the report itself
+    result = optimize(TracedModeler(agent), list(train), valset=list(val) if val else None, metric=metric,
+                      strategy="train", optimizers=[optimizer], budget=None, minibatch_size=batch_size, epochs=epochs,
+                      steps=steps, concurrency=concurrency, run_dir=run_dir, overwrite=True, seed=seed,
+                      progress=progress, report=False)
     path = agent.save(Path(run_dir) / "best_params.json") if run_dir is not None else None
     return result, path

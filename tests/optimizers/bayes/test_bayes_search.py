@@ -103,7 +103,7 @@ def test_the_trainer_drives_bo_beside_optoprime(tmp_path: Path) -> None:
         bo = BayesOpt([threshold, mode], bounds={"threshold": (0, 10)}, n_init=3, n_candidates=256)
         agent = lambda x: classify(prefix, threshold, mode, x)  # noqa: E731
         trainer = Trainer(agent, [OptoPrime([prefix], llm=llm), bo], data, data, metric=metric,
-                          batch_size=len(data), steps=steps, run_dir=tmp_path / "run", resume=resume,
+                          minibatch_size=len(data), steps=steps, run_dir=tmp_path / "run", resume=resume,
                           progress=False)
         return trainer, bo
 
@@ -135,7 +135,7 @@ def test_multi_fidelity_in_the_trainer_mixes_minibatch_and_full_evaluations() ->
     bo = BayesOpt([threshold], fidelities={0.25: 1.0, 1.0: 4.0}, evaluate_full=evaluate_full, n_init=3,
                   n_candidates=256)
     trainer = Trainer(lambda x: classify(threshold, x), bo, data, metric=lambda e, o: float(o == e["label"]),
-                      batch_size=5, steps=10, progress=False)
+                      minibatch_size=5, steps=10, progress=False)
     trainer.fit()
     fids = [h["fidelity"] for h in bo.history]
     assert fids.count(0.25) == 10 and fids.count(1.0) == len(full_calls) >= 1

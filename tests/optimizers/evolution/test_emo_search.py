@@ -68,7 +68,7 @@ def test_the_trainer_drives_pareto_search_and_the_report_is_written(tmp_path: Pa
     search = ParetoSearch(params, objectives={"accuracy": "max", "tokens": "min"}, measures={"tokens": tokens},
                           pop_size=8, seed=0)
     trainer = Trainer(lambda x: answer(threshold, top_k, style, x), search, [1, 2], metric=lambda e, o: o,
-                      batch_size=2, steps=33, run_dir=tmp_path / "run", progress=False, restore_best=False)
+                      minibatch_size=2, steps=33, run_dir=tmp_path / "run", progress=False, restore_best=False)
     trainer.fit()
     assert len(search.archive) == 33 and search.engine.evaluations == 33  # start point + 4 generations of 8
     front = search.front()

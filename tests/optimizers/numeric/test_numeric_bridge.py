@@ -105,7 +105,7 @@ def test_adapter_state_is_json_and_resumes_identically() -> None:
 
 
 def test_hybrid_trainer_run_with_text_and_numeric_parameters() -> None:
-    pytest.importorskip("optotrace.optimizers.trainer", reason="the Trainer is not importable")
+    pytest.importorskip("optotrace.optimizers.train.trainer", reason="the Trainer is not importable")
     from optotrace.llm import ScriptedLLM
     from optotrace.optimizers import OptoPrime, Trainer
 
@@ -130,7 +130,7 @@ def test_hybrid_trainer_run_with_text_and_numeric_parameters() -> None:
                                                       "labelled 'result:'", "loss": loss}
 
     train = [{"input": 1.0}, {"input": 2.0}]
-    trainer = Trainer(agent, [text, numeric], train, metric=metric, batch_size=2, steps=25, progress=False)
+    trainer = Trainer(agent, [text, numeric], train, metric=metric, minibatch_size=2, steps=25, progress=False)
     trainer.fit()
     numeric.release()  # the Trainer ends with zero_feedback(), which binds leaf tensors for a next step
     assert prefix.data == "result:"

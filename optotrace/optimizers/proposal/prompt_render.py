@@ -10,9 +10,9 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from optotrace.optimizers.proposal_checks import is_instruction
-from optotrace.optimizers.schema import VariableSpec
-from optotrace.optimizers.templates import render
+from optotrace.optimizers.proposal.checks import is_instruction
+from optotrace.optimizers.proposal.schema import VariableSpec
+from optotrace.optimizers.proposal.templates import render
 
 __all__ = ["clip", "code_line", "compact_ending", "constraint_text", "example_value", "feedback_direction",
            "show_signature", "show_value", "tried_lines", "value_line"]

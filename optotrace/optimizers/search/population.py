@@ -1,9 +1,8 @@
 """GEPA-style search (Agrawal et al., "GEPA: Reflective Prompt Evolution"), on optotrace's own graph.
 
-    from optotrace.optimizers import GEPA, search
-    result = search(agent, trainset, valset, metric, llm=llm, budget=300)        # DSPy-style
-    result = GEPA(agent, OptoPrime([instruction], llm=llm), trainset, valset, metric=metric, budget=300).fit()
-    result.best_score, result.best_values, result.front, result.spent
+    result = ot.optimize(program, trainset, valset=valset, metric=metric, budget=300, strategy="population")
+    result = GEPA(program, OptoPrime([instruction], llm=llm), trainset, valset, metric=metric, budget=300).fit()
+    result.best_score, result.best_values, result.details["front"], result.spent
 
 A pool of programs (the parameters' values) starts with the current values, scored per validation example.
 Each iteration either
@@ -11,13 +10,14 @@ Each iteration either
   minibatch of training examples runs traced, the failing examples' outputs get `backward(feedback)`, and an
   optimizer (the given ones in turn: OptoPrime, TextGrad, OPRO, BootstrapFewShot...) proposes candidates from
   those subgraphs and feedback; a candidate that beats the parent on the same minibatch is scored on the whole
-  validation set and joins the pool; or
+  validation set and joins the pool (the minibatch is the shared cycle, train/cycle.py); or
 - merges (after a new program was found, at most `max_merges` times): two front programs that win on
   different examples are combined parameter by parameter (pareto.merge_values); the merge is scored on a few
   validation examples where its parents disagree and joins the pool when it does at least as well as the
   better parent there, after a full validation score.
 Ends when `budget` (LLM calls or tokens, covering proposals and every workflow call) or `max_iterations` is
-spent, then leaves the best program's values (highest mean validation score) in the parameters.
+spent, then leaves the best program's values (highest mean validation score) in the parameters. With a
+`run_dir` each iteration is recorded there (train/search_run.py) and `resume=True` continues a killed run.
 
 Why our own search rather than the `gepa` package's adapter: the adapter hands candidates around as
 {name: text}, so code, numeric and demo parameters would need string round-trips and their own validation; its
@@ -31,16 +31,13 @@ import logging
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from optotrace.llm.run_budget import RunBudget, RunBudgetExhausted, budget_phase
-from optotrace.optimizers.contract import CandidateOptimizer, StepContext, StepResult
+from optotrace.llm.run_budget import RunBudget, RunBudgetExhausted
+from optotrace.optimizers.contract import CandidateOptimizer, StepResult
 from optotrace.optimizers.errors import OptimizerError
-from optotrace.optimizers.evaluation import Evaluator
-from optotrace.optimizers.fewshot import BootstrapFewShot
-from optotrace.optimizers.pareto import (
+from optotrace.optimizers.search.pool import (
     Program,
     choose_parent,
     find_merge,
@@ -48,32 +45,22 @@ from optotrace.optimizers.pareto import (
     pareto_front,
     values_key,
 )
-from optotrace.optimizers.progress import ScoreProgress
-from optotrace.optimizers.run_store import atomic_write_text
-from optotrace.optimizers.selection import failure_feedback, next_minibatch
+from optotrace.optimizers.train.cycle import propose, reflect
+from optotrace.optimizers.train.evaluation import Evaluator
+from optotrace.optimizers.train.progress import ScoreProgress
+from optotrace.optimizers.train.result import OptimizeResult
+from optotrace.optimizers.train.search_run import SearchRun
+from optotrace.optimizers.train.selection import failure_feedback, next_minibatch
 
-log = logging.getLogger("optotrace.optimizers.gepa")
+log = logging.getLogger("optotrace.optimizers.search.population")
 
-__all__ = ["GEPA", "SearchResult", "search"]
-
-
-@dataclass
-class SearchResult:
-    best_score: float
-    initial_score: float
-    best_values: dict[str, Any]
-    programs: list[dict[str, Any]] = field(default_factory=list)  # Program.to_json() of every program kept
-    front: list[int] = field(default_factory=list)  # ids of the programs winning at least one val example
-    iterations: int = 0
-    spent: dict[str, Any] = field(default_factory=dict)  # RunBudget.report()
-    stopped: str | None = None  # "budget" | "iterations" | "perfect"
-    seconds: float = 0.0
+__all__ = ["GEPA"]
 
 
 class GEPA:
     def __init__(
         self,
-        agent: Callable[[Any], Any],
+        program: Callable[[Any], Any],
         optimizer: CandidateOptimizer | Sequence[CandidateOptimizer],
         trainset: Sequence[Any],
         valset: Sequence[Any],
@@ -90,6 +77,7 @@ class GEPA:
         input_fn: Callable[[Any], Any] | None = None,
         failure_score: float = 0.0,
         run_dir: str | Path | None = None,
+        resume: bool = False,
         progress: bool = False,
     ) -> None:
         self.optimizers = list(optimizer) if isinstance(optimizer, (list, tuple)) else [optimizer]
@@ -101,7 +89,7 @@ class GEPA:
             raise OptimizerError("GEPA needs a non-empty trainset (for mutations) and valset (for the front)")
         if budget is None and max_iterations is None:
             raise OptimizerError("give GEPA a budget= (LLM calls or tokens) or max_iterations=, or it never ends")
-        self.agent = agent
+        self.agent = program
         self.trainset, self.valset = list(trainset), list(valset)
         self.budget = RunBudget.coerce(budget) or RunBudget()
         self.max_iterations = max_iterations
@@ -111,30 +99,35 @@ class GEPA:
         self.merge_subsample = int(merge_subsample)
         self.rng = random.Random(seed)
         self.seed = seed
-        self.run_dir = Path(run_dir) if run_dir is not None else None
         self.progress = progress
         from optotrace.optimizers.base import stable_names
 
         params = list(dict.fromkeys(p for opt in self.optimizers for p in opt.params))
         names = stable_names(params)
         self.named = {names[id(p)]: p for p in params}
-        self.evaluator = Evaluator(agent, metric, params=params, input_fn=input_fn, concurrency=concurrency,
+        self.evaluator = Evaluator(program, metric, params=params, input_fn=input_fn, concurrency=concurrency,
                                    failure_score=failure_score)
         self.programs: list[Program] = []
         self._order: list[int] = []
         self._merges = 0
         self._tried_merges: set[tuple[int, int]] = set()
+        self._last_minibatch: float | None = None
+        self.run = SearchRun(run_dir, self.named, self.optimizers, {
+            "strategy": "population", "optimizers": [type(o).__name__ for o in self.optimizers],
+            "train_size": len(self.trainset), "val_size": len(self.valset), "minibatch_size": self.minibatch_size,
+            "seed": seed, "budget": {"calls": self.budget.calls, "tokens": self.budget.tokens}}, resume=resume)
 
     # -- the loop --------------------------------------------------------------------------------------------
-    def fit(self) -> SearchResult:
+    def fit(self) -> OptimizeResult:
         t0 = time.perf_counter()
         stopped = None
         iteration = 0
         bar = ScoreProgress(self.max_iterations or 0, 0, self.progress, "search")
-        with self.budget.active():
+        with self.run.session(self.budget):
             try:
                 seed = Program(0, self._current(), val_scores=self.evaluator.scores(self.valset))
                 self.programs.append(seed)
+                self.run.initial(seed.score)
                 merge_due = False
                 while True:
                     if self.max_iterations is not None and iteration >= self.max_iterations:
@@ -144,11 +137,12 @@ class GEPA:
                         stopped = "perfect"
                         break
                     iteration += 1
+                    before = len(self.programs)
                     if merge_due and self._merges < self.max_merges and self._merge(iteration):
                         merge_due = False
                     else:
                         merge_due = self._mutate(iteration) or merge_due
-                    self._save()
+                    self._record(iteration, before)
                     bar.advance(None, self._best().score, self._best().score)
             except RunBudgetExhausted as exc:
                 log.info("search stopped: %s", exc)
@@ -157,15 +151,25 @@ class GEPA:
                 bar.close()
                 for opt in self.optimizers:
                     opt.zero_feedback()
+        spent, seconds = self.budget.report(), round(time.perf_counter() - t0, 3)
         if not self.programs:  # the budget ran out before the start was even scored
-            return SearchResult(0.0, 0.0, self._current(), iterations=0, spent=self.budget.report(),
-                                stopped=stopped, seconds=time.perf_counter() - t0)
+            return self.run.finish(OptimizeResult("population", None, None, self._current(), spent=spent,
+                                                  stopped=stopped, seconds=seconds), self.agent)
         best = self._best()
         self._put(best.values)
-        self._save()
-        return SearchResult(best.score, self.programs[0].score, dict(best.values),
-                            [p.to_json() for p in self.programs], sorted(pareto_front(self.programs)), iteration,
-                            self.budget.report(), stopped, round(time.perf_counter() - t0, 3))
+        details = {"programs": [p.to_json() for p in self.programs], "front": sorted(pareto_front(self.programs)),
+                   "iterations": iteration, "best_program": best.id}
+        return self.run.finish(OptimizeResult("population", self.programs[0].score, best.score, dict(best.values),
+                                              spent=spent, stopped=stopped, seconds=seconds, final_score=best.score,
+                                              details=details), self.agent)
+
+    def _record(self, iteration: int, before: int) -> None:
+        new = self.programs[before:]
+        self.run.record({"step": iteration, "train_score": self._last_minibatch,
+                         "val_score": new[-1].score if new else None, "programs": len(self.programs),
+                         "kind": new[-1].origin if new else "none"},
+                        best_score=self._best().score, best_step=self._best().iteration,
+                        spent=self.budget.report())
 
     def _mutate(self, iteration: int) -> bool:
         """One reflective mutation; True when a new program joined the pool."""
@@ -173,26 +177,12 @@ class GEPA:
         opt = self.optimizers[(iteration - 1) % len(self.optimizers)]
         batch = self._minibatch()
         self._put(parent.values)
-        for o in self.optimizers:
-            o.zero_feedback()
-        outcomes = self.evaluator.run_batch(batch)
-        inputs = [self.evaluator.input_fn(e) for e in batch]
-        for bootstrapper in self.optimizers:  # every successful training run is a demo to pool, whoever steps
-            if isinstance(bootstrapper, BootstrapFewShot):
-                bootstrapper.harvest(outcomes, inputs)
-        parent_score = sum(o.score for o in outcomes) / len(outcomes)
-        failing = [o for o in outcomes if o.score < self.perfect_score or o.error]
-        if not failing:
+        seen = reflect(self.evaluator, self.optimizers, batch, backward_on="failing",
+                       perfect_score=self.perfect_score)
+        parent_score = self._last_minibatch = seen.score
+        if not seen.failing:
             return False  # nothing to learn from on this minibatch, and nothing can beat it here
-        from optotrace.trace import Node
-
-        for o in failing:  # the reflective signal: failing examples' subgraphs and feedback
-            target = o.error_node if o.error_node is not None else o.output
-            if isinstance(target, Node):
-                target.backward(o.feedback)
-        context = StepContext(iteration - 1, batch, parent_score, outcomes, inputs)
-        with budget_phase("proposal"):
-            candidates = opt.propose_candidates(context)
+        candidates = propose(opt, seen.context(iteration - 1, has_val=False))
         for o in self.optimizers:
             o.zero_feedback()
         scores: list[float | None] = [None] * len(candidates)
@@ -257,44 +247,3 @@ class GEPA:
             if p is param:
                 return n
         raise OptimizerError(f"parameter {param!r} does not belong to this search")
-
-    def _save(self) -> None:
-        if self.run_dir is None or not self.programs:
-            return
-        import json
-
-        data = {"programs": [p.to_json() for p in self.programs], "front": sorted(pareto_front(self.programs)),
-                "best": self._best().id, "spent": self.budget.report()}
-        atomic_write_text(self.run_dir / "search.json", json.dumps(data, indent=1, default=repr))
-
-
-def search(
-    program: Callable[[Any], Any],
-    trainset: Sequence[Any],
-    valset: Sequence[Any],
-    metric: Callable[[Any, Any], Any],
-    *,
-    budget: RunBudget | int | dict[str, int] | None = None,
-    llm: Any = None,
-    params: Any = None,
-    optimizer: CandidateOptimizer | Sequence[CandidateOptimizer] | None = None,
-    **options: Any,
-) -> SearchResult:
-    """GEPA over `program`'s parameters, DSPy-style. `params` defaults to `program.parameters()` (a Module);
-    without `optimizer`, OptoPrime (with `llm`) rewrites the text and code parameters and BootstrapFewShot
-    fills the Demos ones. `options` go to GEPA (max_iterations, minibatch_size, seed, concurrency, ...)."""
-    if optimizer is None:
-        from optotrace.optimizers.base import collect_parameters
-        from optotrace.optimizers.fewshot import BootstrapFewShot
-        from optotrace.optimizers.optoprime import OptoPrime
-        from optotrace.trace import Demos
-
-        if params is None:
-            if not callable(getattr(program, "parameters", None)):
-                raise OptimizerError("pass params= (the trainable nodes), or a Module as the program")
-            params = program.parameters()  # type: ignore[attr-defined]
-        nodes = collect_parameters(params)
-        demos = [p for p in nodes if isinstance(p, Demos)]
-        others = [p for p in nodes if not isinstance(p, Demos)]
-        optimizer = [*([OptoPrime(others, llm=llm)] if others else []), *(BootstrapFewShot(d) for d in demos)]
-    return GEPA(program, optimizer, trainset, valset, metric=metric, budget=budget, **options).fit()

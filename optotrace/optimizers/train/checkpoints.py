@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from optotrace.optimizers.errors import TrainerError
-from optotrace.optimizers.run_store import RunStore, plot_learning_curve
+from optotrace.optimizers.train.run_store import RunStore, plot_learning_curve
 
-log = logging.getLogger("optotrace.optimizers.trainer")
+log = logging.getLogger("optotrace.optimizers.train.trainer")
 
 __all__ = ["Checkpoints", "short"]
 

@@ -1,14 +1,15 @@
-"""`Trainer`: the minibatch loop around one or more optimizers, with candidate scoring, a run budget,
-checkpoints and resume.
+"""`Trainer`: the step-by-step driver (strategy "train"): the minibatch loop around one or more optimizers, with
+candidate scoring, a run budget, checkpoints and resume.
 
-    trainer = Trainer(agent, OptoPrime(agent.parameters(), llm=llm), train, val, metric=metric,
-                      batch_size=4, epochs=2, run_dir="runs/demo", budget=200)
-    result = trainer.fit()            # result.spent: calls and tokens, in all and by phase
+    trainer = Trainer(program, OptoPrime(program.parameters(), llm=llm), trainset, valset, metric=metric,
+                      minibatch_size=4, epochs=2, run_dir="runs/demo", budget=200)
+    result = trainer.fit()            # an OptimizeResult; result.spent: calls and tokens, in all and by phase
 
-`metric(example, output) -> (score, feedback)`, higher scores are better. `agent(x)` is called with
-`input_fn(example)` (see evaluation.default_input). Each step: the minibatch runs (at most `concurrency` at a
-time, each in its own graph), each output gets `backward(feedback)` (a failed call's ExceptionNode gets the
-error), then every optimizer steps through the contract in contract.py:
+`metric(example, output) -> (score, feedback)`, higher scores are better. `program(x)` is called with
+`input_fn(example)` (see evaluation.default_input). Each step is the shared cycle (cycle.py): the minibatch runs
+(at most `concurrency` at a time, each in its own graph), demo harvesters pool the successful runs, each output
+gets `backward(feedback)` (a failed call's ExceptionNode gets the error), then every optimizer steps through the
+contract in contract.py:
 - a CandidateOptimizer (OptoPrime, OPRO, TextGrad, BootstrapFewShot) proposes candidates without applying
   them; each one that changes something is scored on the minibatch (or on the validation set when it asks),
   and the best is applied only when it scores strictly higher than the current values (selection.py). With
@@ -32,11 +33,10 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from optotrace.llm.run_budget import RunBudget, RunBudgetExhausted, budget_phase
+from optotrace.llm.run_budget import RunBudget, RunBudgetExhausted
 from optotrace.optimizers.base import collect_parameters, stable_names
 from optotrace.optimizers.contract import (
     CandidateOptimizer,
@@ -46,16 +46,17 @@ from optotrace.optimizers.contract import (
     TrainableOptimizer,
 )
 from optotrace.optimizers.errors import TrainerError
-from optotrace.optimizers.evaluation import Evaluator, Outcome, default_input
-from optotrace.optimizers.graph_snapshot import save_step_graph
-from optotrace.optimizers.progress import ScoreProgress
-from optotrace.optimizers.result_display import ResultDisplay
-from optotrace.optimizers.selection import choose_candidate
-from optotrace.optimizers.trainer_store import Checkpoints, short
+from optotrace.optimizers.train.checkpoints import Checkpoints, short
+from optotrace.optimizers.train.cycle import propose, reflect
+from optotrace.optimizers.train.evaluation import Evaluator, Outcome, default_input
+from optotrace.optimizers.train.graph_snapshot import save_step_graph
+from optotrace.optimizers.train.progress import ScoreProgress
+from optotrace.optimizers.train.result import OptimizeResult
+from optotrace.optimizers.train.selection import choose_candidate
 
-log = logging.getLogger("optotrace.optimizers.trainer")
+log = logging.getLogger("optotrace.optimizers.train.trainer")
 
-__all__ = ["Outcome", "TrainResult", "Trainer", "default_input"]
+__all__ = ["Outcome", "Trainer", "default_input"]
 
 Metric = Callable[[Any, Any], Any]
 
@@ -67,30 +68,16 @@ class HasNamedParameters(Protocol):
     def named_parameters(self) -> Mapping[str, Any]: ...
 
 
-@dataclass
-class TrainResult(ResultDisplay):
-    run_dir: Path | None
-    initial_score: float | None
-    final_score: float | None
-    best_score: float | None
-    best_step: int
-    steps: int
-    history: list[dict[str, Any]] = field(default_factory=list)
-    parameters: dict[str, Any] = field(default_factory=dict)
-    spent: dict[str, Any] = field(default_factory=dict)  # RunBudget.report(): calls, tokens, by phase
-    stopped: str | None = None  # "budget" when the run's budget ended it
-
-
 class Trainer:
     def __init__(
         self,
-        agent: Callable[[Any], Any],
+        program: Callable[[Any], Any],
         optimizer: TrainableOptimizer | Sequence[TrainableOptimizer],
-        train: Sequence[Any],
-        val: Sequence[Any] | None = None,
+        trainset: Sequence[Any],
+        valset: Sequence[Any] | None = None,
         *,
         metric: Metric,
-        batch_size: int = 4,
+        minibatch_size: int = 4,
         epochs: int = 1,
         steps: int | None = None,
         concurrency: int = 4,
@@ -106,9 +93,9 @@ class Trainer:
         score_candidates: bool = True,
         cache_scores: bool = True,
     ) -> None:
-        if not train:
+        if not trainset:
             raise TrainerError("the training set is empty; pass at least one example")
-        self.agent = agent
+        self.agent = program
         self.optimizers: list[TrainableOptimizer] = (
             list(optimizer) if isinstance(optimizer, (list, tuple)) else [optimizer])  # type: ignore[list-item]
         for opt in self.optimizers:
@@ -117,11 +104,11 @@ class Trainer:
                     f"{type(opt).__name__} is not an optimizer the Trainer can drive: it needs params, "
                     "zero_feedback(), step(), end_step(), state_dict(), load_state_dict() and usage "
                     "(see optotrace.optimizers.contract)")
-        self.train = list(train)
-        self.val = list(val) if val else None
+        self.train = list(trainset)
+        self.val = list(valset) if valset else None
         self.metric = metric
-        self.batch_size = max(1, min(int(batch_size), len(self.train)))
-        self.batches_per_epoch = math.ceil(len(self.train) / self.batch_size)
+        self.minibatch_size = max(1, min(int(minibatch_size), len(self.train)))
+        self.batches_per_epoch = math.ceil(len(self.train) / self.minibatch_size)
         self.total_steps = int(steps) if steps is not None else int(epochs) * self.batches_per_epoch
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.resume = resume
@@ -136,7 +123,7 @@ class Trainer:
         nodes = [p for opt in self.optimizers for p in opt.params if isinstance(p, ParameterNode)]
         self.params = collect_parameters(nodes) if nodes else []
         self.named = self._named_parameters()
-        self.evaluator = Evaluator(agent, metric, params=list(self.named.values()), input_fn=input_fn,
+        self.evaluator = Evaluator(program, metric, params=list(self.named.values()), input_fn=input_fn,
                                    concurrency=concurrency, failure_score=failure_score, cache_scores=cache_scores)
         self.checkpoints = Checkpoints(self.run_dir, self.named, self.optimizers) if self.run_dir else None
         self._step_start: dict[Any, Any] = {}
@@ -172,11 +159,11 @@ class Trainer:
         epoch, pos = divmod(step, self.batches_per_epoch)
         order = list(range(len(self.train)))
         random.Random(f"{self.seed}:{epoch}").shuffle(order)
-        idx = order[pos * self.batch_size : (pos + 1) * self.batch_size]
+        idx = order[pos * self.minibatch_size : (pos + 1) * self.minibatch_size]
         return epoch, [self.train[i] for i in idx]
 
     # -- the loop --------------------------------------------------------------------------------------------
-    def fit(self) -> TrainResult:
+    def fit(self) -> OptimizeResult:
         t_start = time.perf_counter()
         self._start_values, self._best_values = {p: p.data for p in self.named.values()}, {}
         with ExitStack() as stack:
@@ -210,20 +197,17 @@ class Trainer:
         spent0 = self.budget.report()
         epoch, batch = self.batch_for(step)
         self._step_start = {p: p.data for p in self.named.values()}
-        for opt in self.optimizers:
-            opt.zero_feedback()
-        outcomes = self.evaluator.run_batch(batch)
-        self._backward(outcomes)
+        seen = reflect(self.evaluator, self.optimizers, batch, backward_on="all")
+        outcomes = seen.outcomes
         if self.checkpoints is not None and step == self._graph_step:  # the run report draws this step's graph
             save_step_graph(self.checkpoints.dir, step + 1, outcomes)
-        train_score = sum(o.score for o in outcomes) / len(outcomes)
+        train_score = seen.score
         if self.val is None and (state["best_score"] is None or train_score > state["best_score"]):
             state["best_score"], state["best_step"] = train_score, step  # params before this update
         applied = rejected = proposed = kept = 0
         done = self.val is None and self.target is not None and train_score >= self.target
         current: float | None = train_score
-        context = StepContext(step, batch, train_score, outcomes, [self.evaluator.input_fn(e) for e in batch],
-                              has_val=self.val is not None)
+        context = seen.context(step, has_val=self.val is not None)
         results: list[tuple[TrainableOptimizer, StepResult]] = []
         for opt in [] if done else self.optimizers:  # at the target already: keep these values
             if isinstance(opt, Explorer):  # an explorer: its next point is applied, to be evaluated next
@@ -276,8 +260,7 @@ class Trainer:
     def _candidate_step(self, opt: CandidateOptimizer, context: StepContext, current: float | None) -> StepResult:
         if current is None and self.score_candidates:
             current = context.batch_score = self.evaluator.mean(context.batch)
-        with budget_phase("proposal"):
-            candidates = opt.propose_candidates(context)
+        candidates = propose(opt, context)
         valid = [c for c in candidates if c.update]
         if not valid:
             return StepResult(candidates, None, [None] * len(candidates), current)
@@ -317,14 +300,6 @@ class Trainer:
         score = last["val_score"] if self.val is not None else last["train_score"]
         return score is not None and score >= self.target
 
-    def _backward(self, outcomes: Sequence[Outcome]) -> None:
-        from optotrace.trace import Node
-
-        for o in outcomes:
-            target = o.error_node if o.error_node is not None else o.output
-            if isinstance(target, Node):
-                target.backward(o.feedback)
-
     # -- start, resume, finish -------------------------------------------------------------------------------
     def _fresh_state(self, initial: float | None) -> dict[str, Any]:
         return {"step": 0, "best_score": initial, "best_step": 0, "initial_val_score": initial, "history": [],
@@ -350,7 +325,7 @@ class Trainer:
             "optimizers": [type(o).__name__ for o in self.optimizers],
             "train_size": len(self.train),
             "val_size": len(self.val) if self.val else 0,
-            "batch_size": self.batch_size,
+            "minibatch_size": self.minibatch_size,
             "total_steps": self.total_steps,
             "seed": self.seed,
             "budget": {"calls": self.budget.calls, "tokens": self.budget.tokens},
@@ -358,7 +333,7 @@ class Trainer:
             "parameters": list(self.named),
         }
 
-    def _finish(self, state: dict[str, Any], seconds: float) -> TrainResult:
+    def _finish(self, state: dict[str, Any], seconds: float) -> OptimizeResult:
         history = state["history"]
         best_step = int(state["best_step"])
         final = None
@@ -373,18 +348,22 @@ class Trainer:
                     p.set(value)
         if self.checkpoints is not None:
             self.checkpoints.write_summary(state, self.agent, final, seconds)
-        return TrainResult(
-            run_dir=self.run_dir,
+        stopped = state.get("stopped") or ("target" if self._reached(state) else None)
+        return OptimizeResult(
+            strategy="train",
             initial_score=state.get("initial_val_score") if self.val is not None else (
                 history[0]["train_score"] if history else None),
-            final_score=final,
             best_score=state["best_score"],
+            best_values={k: p.data for k, p in self.named.items()},
+            history=history,
+            spent=state["spent"],
+            stopped=stopped,
+            seconds=round(seconds, 3),
+            run_dir=self.run_dir,
+            final_score=final,
             best_step=best_step,
             steps=state["step"],
-            history=history,
-            parameters={k: p.data for k, p in self.named.items()},
-            spent=state["spent"],
-            stopped=state.get("stopped"),
+            details={"optimizers": [type(o).__name__ for o in self.optimizers]},
         )
 
 

@@ -22,7 +22,7 @@ __all__ = ["StepGraph", "prompt_names", "step_graph"]
 
 @dataclass
 class StepGraph:
-    nodes: list[Any]  # in creation order
+    nodes: list[Any]  # parents before children, in the order of the outputs that got feedback
     outputs: list[Any]
     feedback: list[tuple[Any, Any]]  # (output node, feedback)
     names: dict[int, str]  # id(node) -> prompt name
@@ -59,8 +59,8 @@ def step_graph(variables: Sequence[Any], names: Mapping[int, str]) -> StepGraph:
             if id(parent) not in ids:
                 ids.add(id(parent))
                 extra.append(parent)
-    nodes = sorted([*nodes, *extra], key=lambda n: n.id) if extra else nodes
-    out_list = sorted(outputs.values(), key=lambda n: n.id)
+    out_list = list(outputs.values())  # in the order the feedback was given (the examples' order)
+    nodes = stable_order([*nodes, *extra], out_list)
     return StepGraph(
         nodes=nodes,
         outputs=out_list,
@@ -68,6 +68,30 @@ def step_graph(variables: Sequence[Any], names: Mapping[int, str]) -> StepGraph:
         names=prompt_names(nodes, {id(p): names[id(p)] for p in variables if id(p) in names}),
         rank=_ranks(nodes, variables, out_list),
     )
+
+
+def stable_order(nodes: Sequence[Any], outputs: Sequence[Any]) -> list[Any]:
+    """Parents before children, walking up from each output in turn (nodes no output reaches: by creation).
+    Not creation order: examples run on several threads create their nodes in whatever order the threads run,
+    and a prompt that changed with it would make runs irreproducible (and miss the cache)."""
+    inside = {id(n): n for n in nodes}
+    order: list[Any] = []
+    done: set[int] = set()
+    for start in [*outputs, *sorted(nodes, key=lambda n: n.id)]:
+        if id(start) not in inside or id(start) in done:
+            continue
+        stack: list[tuple[Any, bool]] = [(start, False)]
+        while stack:
+            n, expanded = stack.pop()
+            if id(n) in done:
+                continue
+            if expanded:
+                done.add(id(n))
+                order.append(n)
+                continue
+            stack.append((n, True))
+            stack.extend((q, False) for q in reversed(n.parents) if id(q) in inside and id(q) not in done)
+    return order
 
 
 def _ranks(nodes: Sequence[Any], sources: Sequence[Any], outputs: Sequence[Any]) -> dict[int, int]:

@@ -9,6 +9,8 @@
       best_params.json       the best parameters (Module.save format), at the end
       learning_curve.png     at the end
       summary.json           at the end
+      details.json           a whole-run search's own results (its population, its races), at the end
+      replies.sqlite         a whole-run search's reply journal, replayed on resume (llm/journal.py)
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ __all__ = ["RunStore", "atomic_write_text", "plot_learning_curve"]
 
 log = logging.getLogger(__name__)
 
-OWNED = ("state.json", "config.json", "metrics.jsonl", "best_params.json", "learning_curve.png", "summary.json")
+OWNED = ("state.json", "config.json", "metrics.jsonl", "best_params.json", "learning_curve.png", "summary.json",
+         "details.json", "replies.sqlite", "replies.sqlite-wal", "replies.sqlite-shm")
 
 
 class RunStore:
@@ -78,15 +81,6 @@ class RunStore:
             shutil.rmtree(self.dir / sub, ignore_errors=True)
         clean_stale_temps(self.dir, recursive=True)
 
-    def step_records(self, last: int | None = None) -> list[dict[str, Any]]:
-        """The per-step records in order, up to step `last` (records past it are from an unfinished step)."""
-        records = []
-        for path in sorted((self.dir / "steps").glob("step_*.json")):
-            rec = json.loads(path.read_text(encoding="utf-8"))
-            if last is None or rec.get("step", 0) <= last:
-                records.append(rec)
-        return records
-
     def write_metrics(self, records: Iterable[Mapping[str, Any]]) -> Path:
         keys = ("step", "epoch", "train_score", "val_score", "best_score", "applied", "rejected", "tokens",
                 "cost_usd", "seconds")
@@ -112,9 +106,10 @@ def plot_learning_curve(records: list[Mapping[str, Any]], path: Path, initial: M
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
-    steps = [r["step"] for r in records]
-    train = [r.get("train_score") for r in records]
-    ax.plot(steps, train, marker="o", label="train (minibatch, before the step's update)")
+    train_pts = [(r["step"], r["train_score"]) for r in records if r.get("train_score") is not None]
+    if train_pts:
+        ax.plot([s for s, _ in train_pts], [t for _, t in train_pts], marker="o",
+                label="train (minibatch, before the step's update)")
     val_pts = [(r["step"], r["val_score"]) for r in records if r.get("val_score") is not None]
     if initial and initial.get("val_score") is not None:
         val_pts.insert(0, (0, initial["val_score"]))

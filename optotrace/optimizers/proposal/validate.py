@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from optotrace.optimizers.cast import cast_like, check_constraint, kind_of, reject_placeholder
-from optotrace.optimizers.code_check import check_code, def_header, repair_candidates
 from optotrace.optimizers.errors import SuggestionRejected
+from optotrace.optimizers.proposal.cast import cast_like, check_constraint, kind_of, reject_placeholder
+from optotrace.optimizers.proposal.code_check import check_code, def_header, repair_candidates
 
 __all__ = [
     "SuggestionRejected", "cast_like", "check_code", "check_constraint", "def_header", "kind_of",

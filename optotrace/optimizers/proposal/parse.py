@@ -39,14 +39,14 @@ from optotrace.llm.replies import (
     load_lenient,
     unfence,
 )
-from optotrace.optimizers.parse_text import (
+from optotrace.optimizers.proposal.parse_text import (
     key_scan,
     lone_code_fence,
     name_value_lines,
     unwrap_value,
     xml_tags,
 )
-from optotrace.optimizers.suggestion_names import match_names, normalize_name
+from optotrace.optimizers.proposal.suggestion_names import match_names, normalize_name
 
 __all__ = ["ReadSuggestion", "match_names", "normalize_name", "parse_suggestion", "read_suggestion",
            "CUT_REASON"]

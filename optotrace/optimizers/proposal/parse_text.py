@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from optotrace.llm.replies import FENCE_RE, UNREADABLE, fences, load_lenient, python_literal
-from optotrace.optimizers.suggestion_names import match_names, normalize_name
+from optotrace.optimizers.proposal.suggestion_names import match_names, normalize_name
 
 # Keys that wrap a single value: {"x": {"value": 3}}.
 _VALUE_KEYS = ("value", "new_value", "suggested_value", "updated_value", "suggestion", "new", "val")

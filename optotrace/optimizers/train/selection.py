@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from optotrace.optimizers.contract import Candidate, StepResult
-from optotrace.optimizers.evaluation import Evaluator, Outcome
+from optotrace.optimizers.train.evaluation import Evaluator, Outcome
 
 __all__ = ["choose_candidate", "failure_feedback"]
 

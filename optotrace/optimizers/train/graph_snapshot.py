@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("optotrace.optimizers.trainer")
+log = logging.getLogger("optotrace.optimizers.train.trainer")
 
 
 def save_step_graph(run_dir: Path, step: int, outcomes: Sequence[Any]) -> Path | None:

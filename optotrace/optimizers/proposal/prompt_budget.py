@@ -13,8 +13,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from optotrace.optimizers.prompt_render import clip
-from optotrace.optimizers.templates import render
+from optotrace.optimizers.proposal.prompt_render import clip
+from optotrace.optimizers.proposal.templates import render
 
 __all__ = ["CHARS_PER_TOKEN", "feedback_limit", "fit_history", "fit_nodes", "fit_variables", "value_limit"]
 

@@ -2,7 +2,7 @@
 halving on the validation set (racing.py). Built for small budgets and small models, where a loop that spends
 a full validation pass on every proposal sees only two or three of them.
 
-    result = ProposeRace(agent, [OptoPrime([instruction], llm=llm), BootstrapFewShot(examples, labeled=pairs)],
+    result = ProposeRace(program, [OptoPrime([instruction], llm=llm), BootstrapFewShot(examples, labeled=pairs)],
                          trainset, valset, metric=metric, budget=60).fit()
 
 1. Proposals: a few rounds, each on a fresh training minibatch: the workflow runs traced, the failing examples'
@@ -30,39 +30,43 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from optotrace.llm.run_budget import RunBudget, RunBudgetExhausted, budget_phase
-from optotrace.optimizers.contract import CandidateOptimizer, StepContext, StepResult
+from optotrace.llm.run_budget import RunBudget, RunBudgetExhausted
+from optotrace.optimizers.contract import CandidateOptimizer, DemoHarvester, StepResult
 from optotrace.optimizers.errors import OptimizerError
-from optotrace.optimizers.evaluation import Evaluator
-from optotrace.optimizers.fewshot import BootstrapFewShot
-from optotrace.optimizers.racing import MIN_LEAD, affordable, race
-from optotrace.optimizers.selection import next_minibatch
+from optotrace.optimizers.search.racing import MIN_LEAD, affordable, race
+from optotrace.optimizers.train.cycle import propose, reflect
+from optotrace.optimizers.train.evaluation import Evaluator
+from optotrace.optimizers.train.progress import ScoreProgress
+from optotrace.optimizers.train.result import OptimizeResult
+from optotrace.optimizers.train.search_run import SearchRun
+from optotrace.optimizers.train.selection import next_minibatch
 
-log = logging.getLogger("optotrace.optimizers.propose_race")
+log = logging.getLogger("optotrace.optimizers.search.propose_race")
 
-__all__ = ["ProposeRace", "RaceSearchResult"]
+__all__ = ["ProposeRace"]
 
 RACE_SHARE = 0.75  # of the calls left after the proposals: the first race; the rest: the combining race
 
 
 @dataclass
-class RaceSearchResult:
-    initial_score: float | None
-    best_score: float | None  # the chosen values' mean on the examples they were compared on
-    best_values: dict[str, Any]
-    candidates: list[dict[str, Any]] = field(default_factory=list)  # {"source", "params", "score", "examples"}
-    chosen: str = "current"  # the chosen candidate's source ("current": nothing beat the start)
-    spent: dict[str, Any] = field(default_factory=dict)
+class RaceLog:
+    """What the race found as it went: the incumbent's and the winner's scores, every candidate raced
+    ({"source", "params", "score", "examples"}), the chosen candidate's source ("current": nothing beat the start)."""
+
+    initial_score: float | None = None
+    best_score: float | None = None  # the chosen values' mean on the examples they were compared on
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+    chosen: str = "current"
     stopped: str | None = None
-    seconds: float = 0.0
 
 
 class ProposeRace:
     def __init__(
         self,
-        agent: Callable[[Any], Any],
+        program: Callable[[Any], Any],
         optimizer: CandidateOptimizer | Sequence[CandidateOptimizer],
         trainset: Sequence[Any],
         valset: Sequence[Any],
@@ -77,6 +81,9 @@ class ProposeRace:
         concurrency: int = 4,
         input_fn: Callable[[Any], Any] | None = None,
         min_lead: float = MIN_LEAD,
+        run_dir: str | Path | None = None,
+        resume: bool = False,
+        progress: bool = False,
     ) -> None:
         self.optimizers = list(optimizer) if isinstance(optimizer, (list, tuple)) else [optimizer]
         for opt in self.optimizers:
@@ -100,37 +107,60 @@ class ProposeRace:
         params = list(dict.fromkeys(p for opt in self.optimizers for p in opt.params))
         names = stable_names(params)
         self.named = {names[id(p)]: p for p in params}
-        self.evaluator = Evaluator(agent, metric, params=params, input_fn=input_fn, concurrency=concurrency)
-        self.proposers = [o for o in self.optimizers if not isinstance(o, BootstrapFewShot)]
-        self.bootstrappers = [o for o in self.optimizers if isinstance(o, BootstrapFewShot)]
+        self.agent = program
+        self.evaluator = Evaluator(program, metric, params=params, input_fn=input_fn, concurrency=concurrency)
+        self.proposers = [o for o in self.optimizers if not isinstance(o, DemoHarvester)]
+        self.bootstrappers = [o for o in self.optimizers if isinstance(o, DemoHarvester)]
+        self.progress = progress
+        self.run = SearchRun(run_dir, self.named, self.optimizers, {
+            "strategy": "race", "optimizers": [type(o).__name__ for o in self.optimizers],
+            "train_size": len(self.trainset), "val_size": len(self.valset), "minibatch_size": self.minibatch_size,
+            "seed": seed, "min_lead": self.min_lead, "budget": {"calls": self.budget.calls,
+                                                               "tokens": self.budget.tokens}}, resume=resume)
         self._order: list[int] = []
         self._round_no = 0
         self._raced: set[str] = set()  # every update raced so far (a cycle does not race one twice)
 
-    def fit(self) -> RaceSearchResult:
+    def fit(self) -> OptimizeResult:
         t0 = time.perf_counter()
         start = {n: p.data for n, p in self.named.items()}
-        result = RaceSearchResult(None, None, dict(start))
+        result = RaceLog()
         candidates: list[tuple[str, dict[Any, Any]]] = []
-        with self.budget.active():
+        bar = ScoreProgress(0, 0, self.progress, "race")
+        with self.run.session(self.budget):
             try:
                 for _ in range(self._rounds()):
                     self._propose_round(candidates)
                 candidates = _distinct(candidates + self._demo_subsets(self._demo_count(len(candidates))))
                 self._raced = {_key(u) for _, u in candidates}
                 self._race(candidates, result)
+                self._record("race", result, bar)
                 while not result.stopped and self._cycle_fits():
                     if not self._cycle(result):
                         break
+                    self._record("refinement", result, bar)
             except RunBudgetExhausted as exc:
                 log.info("propose-and-race stopped: %s", exc)
                 result.stopped = "budget"
             finally:
+                bar.close()
                 for opt in self.optimizers:
                     opt.zero_feedback()
-        result.best_values = {n: p.data for n, p in self.named.items()}
-        result.spent, result.seconds = self.budget.report(), round(time.perf_counter() - t0, 3)
-        return result
+        best_values = {n: p.data for n, p in self.named.items()}
+        details = {"candidates": result.candidates, "chosen": result.chosen, "start_values": start}
+        return self.run.finish(OptimizeResult(
+            "race", result.initial_score, result.best_score, best_values, spent=self.budget.report(),
+            stopped=result.stopped, seconds=round(time.perf_counter() - t0, 3), final_score=result.best_score,
+            details=details), self.agent)
+
+    def _record(self, kind: str, result: RaceLog, bar: ScoreProgress) -> None:
+        if self.run.state["initial_val_score"] is None:
+            self.run.initial(result.initial_score)
+        self.run.record({"step": len(self.run.state["history"]) + 1, "kind": kind, "val_score": result.best_score,
+                         "chosen": result.chosen, "raced": len(result.candidates)},
+                        best_score=result.best_score, best_step=len(self.run.state["history"]) + 1,
+                        spent=self.budget.report())
+        bar.advance(None, result.best_score, result.best_score)
 
     # -- 1. proposals ----------------------------------------------------------------------------------------
     def _rounds(self) -> int:
@@ -150,29 +180,14 @@ class ProposeRace:
         """One minibatch with the current values: successful runs are pooled as demos, the failures get
         `backward(feedback)` and each proposer proposes from them."""
         r, self._round_no = self._round_no, self._round_no + 1
-        batch = self._minibatch()
-        for o in self.optimizers:
-            o.zero_feedback()
-        outcomes = self.evaluator.run_batch(batch)
-        inputs = [self.evaluator.input_fn(e) for e in batch]
-        for b in self.bootstrappers:
-            b.harvest(outcomes, inputs)
-        failing = [o for o in outcomes if o.score < 1.0 or o.error]
-        if not failing or not self.proposers:
+        seen = reflect(self.evaluator, self.optimizers, self._minibatch(), backward_on="failing")
+        if not seen.failing or not self.proposers:
             return
-        from optotrace.trace import Node
-
-        for o in failing:
-            target = o.error_node if o.error_node is not None else o.output
-            if isinstance(target, Node):
-                target.backward(o.feedback)
-        score = sum(o.score for o in outcomes) / len(outcomes)
-        context = StepContext(r, batch, score, outcomes, inputs, has_val=True)
+        context = seen.context(r, has_val=True)
         for opt in self.proposers:
-            with budget_phase("proposal"):
-                proposed = opt.propose_candidates(context)
+            proposed = propose(opt, context)
             candidates += [(type(opt).__name__.lower(), c.update) for c in proposed if c.update]
-            opt.end_step(StepResult(proposed, None, [None] * len(proposed), score))
+            opt.end_step(StepResult(proposed, None, [None] * len(proposed), seen.score))
 
     def _demo_subsets(self, count: int) -> list[tuple[str, dict[Any, Any]]]:
         out = []
@@ -197,7 +212,7 @@ class ProposeRace:
             return False  # a token-only budget: no way to size a cycle, so the first race is the search
         return affordable(calls, len(self.valset), incumbent_scored=True) >= 1
 
-    def _cycle(self, result: RaceSearchResult) -> bool:
+    def _cycle(self, result: RaceLog) -> bool:
         """One more proposal round from the chosen values' failures (when the calls left can race two of its
         candidates), and new demo subsets, raced against the chosen values; whether anything new was raced."""
         fresh: list[tuple[str, dict[Any, Any]]] = []
@@ -227,7 +242,7 @@ class ProposeRace:
         return True
 
     # -- 3./4. the race and the combination ------------------------------------------------------------------
-    def _race(self, candidates: list[tuple[str, dict[Any, Any]]], result: RaceSearchResult) -> None:
+    def _race(self, candidates: list[tuple[str, dict[Any, Any]]], result: RaceLog) -> None:
         log.info("racing %d candidates on %d validation examples", len(candidates), len(self.valset))
         raced = race(self.evaluator, [u for _, u in candidates], self.valset, min_lead=self.min_lead)
         result.initial_score = raced.incumbent_score
@@ -249,7 +264,7 @@ class ProposeRace:
         self._combine(candidates, raced.best, last, result)
 
     def _combine(self, candidates: list[tuple[str, dict[Any, Any]]], best: int,
-                 last: dict[int, tuple[int, float]], result: RaceSearchResult) -> None:
+                 last: dict[int, tuple[int, float]], result: RaceLog) -> None:
         """A second race with the winner in place: the candidates that changed other parameters (those that went
         furthest and scored best first, as many as the rest of the budget can race) against the winner."""
         source, winner = candidates[best]

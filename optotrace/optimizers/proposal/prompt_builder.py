@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from optotrace.optimizers.cast import kind_of
-from optotrace.optimizers.prompt_budget import (
+from optotrace.optimizers.proposal.cast import kind_of
+from optotrace.optimizers.proposal.prompt_budget import (
     CHARS_PER_TOKEN,
     feedback_limit,
     fit_history,
@@ -24,8 +24,8 @@ from optotrace.optimizers.prompt_budget import (
     fit_variables,
     value_limit,
 )
-from optotrace.optimizers.prompt_graph import StepGraph, step_graph
-from optotrace.optimizers.prompt_render import (
+from optotrace.optimizers.proposal.prompt_graph import StepGraph, step_graph
+from optotrace.optimizers.proposal.prompt_render import (
     clip,
     code_line,
     compact_ending,
@@ -37,8 +37,8 @@ from optotrace.optimizers.prompt_render import (
     tried_lines,
     value_line,
 )
-from optotrace.optimizers.schema import VariableSpec, reply_format
-from optotrace.optimizers.templates import render
+from optotrace.optimizers.proposal.schema import VariableSpec, reply_format
+from optotrace.optimizers.proposal.templates import render
 
 __all__ = ["BuiltPrompt", "PromptBuilder", "clip", "example_value", "feedback_direction", "show_signature",
            "show_value", "tried_lines"]

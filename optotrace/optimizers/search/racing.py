@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from optotrace.llm.run_budget import RunBudgetExhausted
-from optotrace.optimizers.evaluation import Evaluator
+from optotrace.optimizers.train.evaluation import Evaluator
 
 __all__ = ["MIN_LEAD", "RaceResult", "affordable", "race", "rung_sizes"]
 

@@ -14,8 +14,8 @@ from typing import Any, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from optotrace.optimizers.cast import kind_of
-from optotrace.optimizers.proposal_checks import is_instruction
+from optotrace.optimizers.proposal.cast import kind_of
+from optotrace.optimizers.proposal.checks import is_instruction
 
 __all__ = ["VariableSpec", "suggestion_model", "suggestion_values"]
 
@@ -32,7 +32,7 @@ class VariableSpec:
         self.kind = kind  # int | float | str | code | bool | list | dict | other
         self.description = description
         self.code_name = code_name
-        self.role = role  # "instruction": text given to a model with every input (see proposal_checks.py)
+        self.role = role  # "instruction": a parameter declared role="instruction" (see proposal/checks.py)
 
     @classmethod
     def of(cls, param: Any, name: str) -> VariableSpec:
@@ -96,17 +96,6 @@ def reply_format(example: str, reasoning_first: bool = True) -> str:
     suggestion = f'"suggestion": {{{example}}}'
     parts = [reasoning, '"answer": null', suggestion] if reasoning_first else [suggestion]
     return "{" + ", ".join(parts) + "}"
-
-
-def prefers_answer_first(llm: Any) -> bool:
-    """True for a model declared small (`llm.small_model`: the embedded model by default, or any client made
-    with `get_llm(..., small_model=True)`): small models under a grammar can spend every token on the
-    reasoning string, so for them the suggestion comes first, the reasoning is optional and after it, and
-    the prompt is the compact one."""
-    declared = getattr(llm, "small_model", None)
-    if declared is not None:
-        return bool(declared)
-    return getattr(llm, "backend", "") == "local"
 
 
 def suggestion_model(
