@@ -54,7 +54,7 @@ def load_example(path: Path) -> ModuleType:
     return module
 
 
-# What a Trainer writes in its run directory (optotrace.optimizers.train.run_store): its presence means an earlier run.
+# What a Trainer writes in its run directory (optotrace.optimizers.train.run_files): its presence means an earlier run.
 RUN_MARKERS = ("state.json", "config.json", "steps", "params", "metrics.jsonl", "summary.json")
 
 

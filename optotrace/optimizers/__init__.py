@@ -38,7 +38,7 @@ from optotrace.optimizers.search.population import GEPA
 from optotrace.optimizers.search.propose_race import ProposeRace
 from optotrace.optimizers.strategies import STRATEGIES
 from optotrace.optimizers.textgrad import TextGrad
-from optotrace.optimizers.train.evaluation import Evaluator, Outcome
+from optotrace.optimizers.train.evaluation import Evaluator, ExampleResult
 from optotrace.optimizers.train.result import OptimizeResult
 from optotrace.optimizers.train.trainer import Trainer
 
@@ -59,7 +59,7 @@ __all__ = [
     "Optimizer",
     "OptimizerError",
     "OptoPrime",
-    "Outcome",
+    "ExampleResult",
     "Proposal",
     "ProposalPolicy",
     "ProposeRace",

@@ -27,7 +27,7 @@ from typing import Any
 
 from optotrace.optimizers.contract import Candidate, StepContext, StepResult
 from optotrace.optimizers.errors import OptimizerError
-from optotrace.optimizers.train.evaluation import Outcome
+from optotrace.optimizers.train.evaluation import ExampleResult
 from optotrace.trace import Demos, Node
 from optotrace.trace.demos import as_pairs
 
@@ -64,7 +64,7 @@ class BootstrapFewShot:
         self.demos.zero_feedback()
 
     # -- bootstrapping --------------------------------------------------------------------------------------
-    def harvest(self, outcomes: Sequence[Outcome], inputs: Sequence[Any]) -> int:
+    def harvest(self, outcomes: Sequence[ExampleResult], inputs: Sequence[Any]) -> int:
         """Add the successful outcomes' demonstrations to the pool; how many were new."""
         known = {value_key(d["input"]) for d in self.pool}
         added = 0
@@ -139,7 +139,7 @@ class BootstrapFewShot:
         self.logs = list(state.get("logs", []))
 
 
-def demo_from_outcome(demos: Demos, outcome: Outcome, raw_input: Any) -> dict[str, Any] | None:
+def demo_from_outcome(demos: Demos, outcome: ExampleResult, raw_input: Any) -> dict[str, Any] | None:
     """The pair for one successful run: the traced call that read `demos` (its other inputs, its output),
     else the workflow's input and output."""
     output = outcome.output

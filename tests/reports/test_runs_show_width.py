@@ -87,7 +87,7 @@ def test_learning_curve_has_integer_step_ticks(tmp_path: Path, monkeypatch: pyte
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
-    from optotrace.optimizers.train.run_store import plot_learning_curve
+    from optotrace.optimizers.train.run_files import plot_learning_curve
 
     made = []
     real = plt.subplots

@@ -1,6 +1,6 @@
 """The Trainer's checkpoints: parameters and optimizer states per step, resume, and the closing summary.
 
-Written through the run store (run_store.py): `state.json` is written last at each step and is what resume
+Written through the run files (run_files.py): `state.json` is written last at each step and is what resume
 trusts; `params/step_NNNNN.json` holds the parameters after each step; optimizer states are JSON, or torch's
 own format next to it for tensors.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from optotrace.optimizers.errors import TrainerError
-from optotrace.optimizers.train.run_store import RunStore, plot_learning_curve
+from optotrace.optimizers.train.run_files import RunFiles, plot_learning_curve
 
 log = logging.getLogger("optotrace.optimizers.train.trainer")
 
@@ -25,7 +25,7 @@ class Checkpoints:
     """Saving and loading one Trainer run's parameters and optimizer states in its run directory."""
 
     def __init__(self, run_dir: str | Path, named: Mapping[str, Any], optimizers: Sequence[Any]) -> None:
-        self.store = RunStore(run_dir)
+        self.store = RunFiles(run_dir)
         self.named = named
         self.optimizers = optimizers
 

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from optotrace.llm.run_budget import budget_phase
 from optotrace.optimizers.contract import Candidate, CandidateOptimizer, DemoHarvester, StepContext
-from optotrace.optimizers.train.evaluation import Evaluator, Outcome
+from optotrace.optimizers.train.evaluation import Evaluator, ExampleResult
 
 __all__ = ["Reflection", "backward_outcomes", "propose", "reflect"]
 
@@ -27,20 +27,20 @@ class Reflection:
     """One minibatch run with the current values: the examples, their outcomes and inputs, the mean score."""
 
     batch: list[Any]
-    outcomes: list[Outcome]
+    outcomes: list[ExampleResult]
     inputs: list[Any]
     score: float
     perfect_score: float = 1.0
 
     @property
-    def failing(self) -> list[Outcome]:
+    def failing(self) -> list[ExampleResult]:
         return [o for o in self.outcomes if o.score < self.perfect_score or o.error]
 
     def context(self, step: int, *, has_val: bool) -> StepContext:
         return StepContext(step, self.batch, self.score, self.outcomes, self.inputs, has_val=has_val)
 
 
-def backward_outcomes(outcomes: Sequence[Outcome]) -> None:
+def backward_outcomes(outcomes: Sequence[ExampleResult]) -> None:
     """Each outcome's feedback onto the subgraph that produced it (a failed call: onto its exception node)."""
     from optotrace.trace import Node
 

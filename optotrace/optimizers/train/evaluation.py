@@ -26,13 +26,13 @@ from typing import Any
 
 from optotrace.llm.run_budget import RunBudgetExhausted, active_budget, budget_phase
 
-__all__ = ["Evaluator", "Outcome", "default_input"]
+__all__ = ["Evaluator", "ExampleResult", "default_input"]
 
 Metric = Callable[[Any, Any], Any]
 
 
 @dataclass
-class Outcome:
+class ExampleResult:
     """One example's run: the output (node or value), its score and feedback, and the error if it failed."""
 
     example: Any
@@ -71,14 +71,14 @@ class Evaluator:
         self.concurrency = max(1, int(concurrency))
         self.failure_score = failure_score
         self.cache_scores = cache_scores
-        self._scores: dict[tuple[str, str], Outcome] = {}
+        self._scores: dict[tuple[str, str], ExampleResult] = {}
         self.runs = 0  # workflow calls made (cached scores excluded)
 
     # -- one example ------------------------------------------------------------------------------------------
-    def run_one(self, example: Any) -> Outcome:
+    def run_one(self, example: Any) -> ExampleResult:
         from optotrace.trace import ExecutionError, Node
 
-        out = Outcome(example)
+        out = ExampleResult(example)
         try:
             output = self.agent(self.input_fn(example))
         except ExecutionError as exc:
@@ -104,7 +104,7 @@ class Evaluator:
         return out
 
     # -- batches ----------------------------------------------------------------------------------------------
-    def run_batch(self, examples: Sequence[Any]) -> list[Outcome]:
+    def run_batch(self, examples: Sequence[Any]) -> list[ExampleResult]:
         """Run the agent on `examples` (at most `concurrency` at a time); outcomes in example order. Each run
         is remembered as the score of the current values on that example."""
         budget = active_budget()
@@ -125,11 +125,11 @@ class Evaluator:
         if self.cache_scores:
             key = self.fingerprint()
             for o in outcomes:
-                self._scores[(key, example_key(o.example))] = Outcome(o.example, None, o.score, _plain(o.feedback),
+                self._scores[(key, example_key(o.example))] = ExampleResult(o.example, None, o.score, _plain(o.feedback),
                                                                       o.error)
         return outcomes
 
-    def outcomes(self, examples: Sequence[Any], update: Mapping[Any, Any] | None = None) -> list[Outcome]:
+    def outcomes(self, examples: Sequence[Any], update: Mapping[Any, Any] | None = None) -> list[ExampleResult]:
         """Each example's outcome with `update` in place (remembered ones are not run again); the update
         is taken back afterwards. Outcomes from memory carry no output node."""
         with self.values(update or {}):

@@ -38,7 +38,7 @@ class ResultDisplay:
             return None
         if self.run_dir is not None and (Path(self.run_dir) / "learning_curve.png").exists():
             return (Path(self.run_dir) / "learning_curve.png").read_bytes()
-        from optotrace.optimizers.train.run_store import plot_learning_curve
+        from optotrace.optimizers.train.run_files import plot_learning_curve
 
         with tempfile.TemporaryDirectory() as tmp:
             path = plot_learning_curve(self.history, Path(tmp) / "curve.png")

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from optotrace.optimizers.contract import Candidate, StepResult
-from optotrace.optimizers.train.evaluation import Evaluator, Outcome
+from optotrace.optimizers.train.evaluation import Evaluator, ExampleResult
 
 __all__ = ["choose_candidate", "failure_feedback"]
 
@@ -56,7 +56,7 @@ def choose_candidate(
     return StepResult(list(candidates), chosen, scores, current.get(where, batch_score))
 
 
-def failure_feedback(outcomes: Sequence[Outcome]) -> list[str]:
+def failure_feedback(outcomes: Sequence[ExampleResult]) -> list[str]:
     """The distinct feedback of the examples that did not score full marks, shortened (for notes)."""
     top = max((o.score for o in outcomes), default=0.0)
     out: list[str] = []

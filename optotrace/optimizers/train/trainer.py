@@ -48,7 +48,7 @@ from optotrace.optimizers.contract import (
 from optotrace.optimizers.errors import TrainerError
 from optotrace.optimizers.train.checkpoints import Checkpoints, short
 from optotrace.optimizers.train.cycle import propose, reflect
-from optotrace.optimizers.train.evaluation import Evaluator, Outcome, default_input
+from optotrace.optimizers.train.evaluation import Evaluator, ExampleResult, default_input
 from optotrace.optimizers.train.graph_snapshot import save_step_graph
 from optotrace.optimizers.train.progress import ScoreProgress
 from optotrace.optimizers.train.result import OptimizeResult
@@ -56,7 +56,7 @@ from optotrace.optimizers.train.selection import choose_candidate
 
 log = logging.getLogger("optotrace.optimizers.train.trainer")
 
-__all__ = ["Outcome", "Trainer", "default_input"]
+__all__ = ["ExampleResult", "Trainer", "default_input"]
 
 Metric = Callable[[Any, Any], Any]
 
@@ -146,7 +146,7 @@ class Trainer:
         return {names[id(p)]: p for p in self.params}
 
     # -- running the agent -----------------------------------------------------------------------------------
-    def run_batch(self, examples: Sequence[Any]) -> list[Outcome]:
+    def run_batch(self, examples: Sequence[Any]) -> list[ExampleResult]:
         """Run the agent on `examples` on at most `concurrency` threads; outcomes in example order."""
         return self.evaluator.run_batch(examples)
 

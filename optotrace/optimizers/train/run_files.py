@@ -26,7 +26,7 @@ from typing import Any
 
 from optotrace.runtime import atomic_write_bytes, atomic_write_text, clean_stale_temps
 
-__all__ = ["RunStore", "atomic_write_text", "plot_learning_curve"]
+__all__ = ["RunFiles", "atomic_write_text", "plot_learning_curve"]
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ OWNED = ("state.json", "config.json", "metrics.jsonl", "best_params.json", "lear
          "details.json", "replies.sqlite", "replies.sqlite-wal", "replies.sqlite-shm")
 
 
-class RunStore:
+class RunFiles:
     def __init__(self, run_dir: str | os.PathLike[str]) -> None:
         self.dir = Path(run_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
