@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import optotrace as ot
-from optotrace.optimizers import OptoPrime, Trainer
+from optotrace.optimizers import Evaluator, OptoPrime
 
 TESTS = json.loads((Path(__file__).parent / "data" / "leap_year_tests.json").read_text())
 
@@ -36,12 +36,9 @@ def metric(example: dict[str, Any], output: Any) -> tuple[float, str]:
     return 0.0, f"is_leap({year}) returned {output!r}, but the test expects {want!r}: test failed."
 
 
-def build(llm: Any, run_dir: str | Path | None = None, steps: int | None = None, progress: bool = True,
-          resume: bool = False) -> Trainer:
-    opt = OptoPrime([is_leap.parameter], llm=llm, memory_size=2, max_tokens=700,
-                    objective="Fix the function so that every unit test passes.")
-    return Trainer(is_leap, opt, TESTS, metric=metric, minibatch_size=len(TESTS), steps=steps or 4, concurrency=2,
-                   run_dir=run_dir, target=1.0, progress=progress, resume=resume)
+def make_optimizer(llm: Any) -> OptoPrime:
+    return OptoPrime([is_leap.parameter], llm=llm, memory_size=2, max_tokens=700,
+                     objective="Fix the function so that every unit test passes.")
 
 
 def main(model: str | None = None, steps: int | None = None, run_dir: str | Path | None = None,
@@ -51,10 +48,12 @@ def main(model: str | None = None, steps: int | None = None, run_dir: str | Path
     llm = llm if llm is not None else get_llm(model)
     if not resume:
         is_leap.parameter.set(ORIGINAL)
-    trainer = build(llm, run_dir or "runs/code", steps, progress, resume)
-    before = trainer.evaluate(TESTS)
-    result = trainer.fit()
-    after = trainer.evaluate(TESTS)
+    before = Evaluator(is_leap, metric, params=[is_leap.parameter]).mean(TESTS)
+    result = ot.optimize(is_leap, TESTS, metric=metric, strategy="train", optimizers=[make_optimizer(llm)],
+                         budget=None, minibatch_size=len(TESTS), steps=steps or 4, target=1.0, concurrency=2,
+                         run_dir=run_dir or "runs/code", resume=resume, overwrite=not resume, progress=progress,
+                         report=False)
+    after = Evaluator(is_leap, metric, params=[is_leap.parameter]).mean(TESTS)
     return {"example": "code", "before": before, "after": after, "code": is_leap.parameter.data,
             "run_dir": str(result.run_dir), "steps": result.steps, "result": result}
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import optotrace as ot
-from optotrace.optimizers import OptoPrime, Trainer
+from optotrace.optimizers import Evaluator, OptoPrime, Trainer
 
 HIDDEN_X = 8.0  # what the optimizer should find; it never sees this number
 TRAIN = [{"input": k} for k in (1, 2, 3, 4)]
@@ -37,11 +37,16 @@ def metric(example: dict[str, Any], y: float) -> tuple[float, str]:
     return 1.0 / (1.0 + abs(y - want)), f"y = {y:g} is {direction}."
 
 
+def make_optimizer(x: Any, llm: Any) -> OptoPrime:
+    return OptoPrime([x], llm=llm, memory_size=3, max_tokens=512,
+                     objective="Find the value of x that makes every output y correct.")
+
+
 def build(llm: Any, run_dir: str | Path | None = None, steps: int | None = None, progress: bool = True,
           resume: bool = False) -> tuple[Trainer, Any]:
+    """The Trainer itself (the step-level API), for a caller that drives it directly."""
     agent, x = make_agent()
-    opt = OptoPrime([x], llm=llm, memory_size=3, max_tokens=512,
-                    objective="Find the value of x that makes every output y correct.")
+    opt = make_optimizer(x, llm)
     trainer = Trainer(agent, opt, TRAIN, metric=metric, minibatch_size=2, steps=steps or 6, concurrency=2,
                       run_dir=run_dir, target=1.0, progress=progress, resume=resume)
     return trainer, x
@@ -52,10 +57,13 @@ def main(model: str | None = None, steps: int | None = None, run_dir: str | Path
     from optotrace.llm import get_llm
 
     llm = llm if llm is not None else get_llm(model)
-    trainer, x = build(llm, run_dir or "runs/numeric", steps, progress, resume)
-    before = trainer.evaluate(TRAIN)
-    result = trainer.fit()
-    after = trainer.evaluate(TRAIN)
+    agent, x = make_agent()
+    before = Evaluator(agent, metric, params=[x]).mean(TRAIN)
+    result = ot.optimize(agent, TRAIN, metric=metric, strategy="train", optimizers=[make_optimizer(x, llm)],
+                         budget=None, minibatch_size=2, steps=steps or 6, target=1.0, concurrency=2,
+                         run_dir=run_dir or "runs/numeric", resume=resume, overwrite=not resume, progress=progress,
+                         report=False)
+    after = Evaluator(agent, metric, params=[x]).mean(TRAIN)
     return {"example": "numeric", "before": before, "after": after, "x": x.data, "run_dir": str(result.run_dir),
             "steps": result.steps, "result": result}
 
