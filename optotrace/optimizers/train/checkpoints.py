@@ -1,8 +1,7 @@
 """The Trainer's checkpoints: parameters and optimizer states per step, resume, and the closing summary.
 
 Written through the run files (run_files.py): `state.json` is written last at each step and is what resume
-trusts; `params/step_NNNNN.json` holds the parameters after each step; optimizer states are JSON, or torch's
-own format next to it for tensors.
+trusts; `params/step_NNNNN.json` holds the parameters after each step; optimizer states are JSON.
 """
 
 from __future__ import annotations
@@ -45,22 +44,19 @@ class Checkpoints:
 
             load_parameters(dict(self.named), self.store.params_path(step))
 
-    def optimizer_states(self, step: int) -> list[Any]:
+    def optimizer_states(self) -> list[Any]:
+        """Each optimizer's state_dict, which the contract requires to be JSON (tensors included: the numeric
+        bridge encodes them); the run state is never pickled."""
         states = []
-        for i, opt in enumerate(self.optimizers):
+        for opt in self.optimizers:
             state = opt.state_dict()
             try:
                 json.dumps(state)
-                states.append(state)
-            except (TypeError, ValueError):  # tensors: torch's own format, next to the JSON
-                import torch
-
-                path = self.store.dir / "optimizers" / f"opt{i}_step_{step:05d}.pt"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_suffix(".tmp")
-                torch.save(state, tmp)
-                tmp.replace(path)
-                states.append({"__torch_file__": str(path.relative_to(self.store.dir))})
+            except (TypeError, ValueError) as exc:
+                raise TrainerError(
+                    f"{type(opt).__name__}.state_dict() is not JSON ({exc}); an optimizer's state must be plain "
+                    "JSON so that a run can resume (see optotrace.optimizers.contract)") from None
+            states.append(state)
         return states
 
     def load_optimizer_states(self, states: list[Any]) -> None:
@@ -70,13 +66,8 @@ class Checkpoints:
                 f"{len(self.optimizers)}; resume with the same set-up or start a new run directory"
             )
         for opt, state in zip(self.optimizers, states, strict=True):
-            if state is None:
-                continue
-            if isinstance(state, dict) and "__torch_file__" in state:
-                import torch
-
-                state = torch.load(self.store.dir / state["__torch_file__"], weights_only=False)
-            opt.load_state_dict(state)
+            if state is not None:
+                opt.load_state_dict(state)
 
     def start(self, config: dict[str, Any], resume: bool) -> dict[str, Any] | None:
         """The saved state to resume from, or None after clearing the directory for a new run."""
@@ -109,14 +100,14 @@ class Checkpoints:
 
     def write_initial(self, state: dict[str, Any]) -> None:
         self.save_params(0)
-        state["optimizers"] = self.optimizer_states(0)
+        state["optimizers"] = self.optimizer_states()
         self.store.write_json("state.json", state)
 
     def write_step(self, state: dict[str, Any], record: dict[str, Any]) -> None:
         step = state["step"]
         self.store.write_json(self.store.step_path(step).relative_to(self.store.dir), record)
         self.save_params(step)
-        state["optimizers"] = self.optimizer_states(step)
+        state["optimizers"] = self.optimizer_states()
         self.store.write_json("state.json", state)  # last: this is what resume trusts
         self.store.write_metrics(state["history"])
 
