@@ -15,9 +15,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from optotrace.errors import OptotraceError
 from optotrace.trace.context import _READS, _TRACING, next_id
-from optotrace.trace.display import GraphDisplay
-from optotrace.trace.errors import ExecutionError
 from optotrace.trace.operators import NodeOperators
 
 if TYPE_CHECKING:
@@ -36,7 +35,7 @@ def preview(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-class Node(NodeOperators, GraphDisplay):
+class Node(NodeOperators):
     """A value in the graph. `==`/`!=` return plain bools (identity against another node, the data
     against anything else) and hashing is by identity, so nodes work as dict keys and list members."""
 
@@ -90,6 +89,16 @@ class Node(NodeOperators, GraphDisplay):
 
     def zero_feedback(self) -> None:
         self.feedback.clear()
+
+    def _repr_svg_(self) -> str | None:  # Jupyter: the subgraph that reaches this node
+        from optotrace.trace.render import notebook_svg
+
+        return notebook_svg(self)
+
+    def _repr_html_(self) -> str:
+        from optotrace.trace.render import notebook_html
+
+        return notebook_html(self)
 
     def _op(self, op_name: str, expression: str, fn: Callable[..., Any], *named: tuple[str, Any]) -> Any:
         """Apply `fn` to the data of `named` (name, node-or-value) pairs and record the result."""
@@ -262,6 +271,19 @@ class ExceptionNode(MessageNode):
     def _fill_copy(self, new: Any, copy_value: Callable[[Any], Any]) -> None:
         super()._fill_copy(new, copy_value)
         new.exception = self.exception  # shared: an exception carries its traceback, which cannot be copied
+
+
+class ExecutionError(OptotraceError):
+    """A traced call failed. `.exception_node` is the ExceptionNode recorded in the graph (backpropagate
+    feedback from it like from any node); `.exception` is the original exception."""
+
+    def __init__(self, exception_node: ExceptionNode) -> None:
+        super().__init__(exception_node.data)
+        self.exception_node = exception_node
+
+    @property
+    def exception(self) -> BaseException:
+        return self.exception_node.exception
 
 
 def lift(name: str, value: Any, inputs: dict[str, Node]) -> Any:
