@@ -1,4 +1,5 @@
-"""Semantic checks of a ModelSpec beyond its JSON shape."""
+"""The structural checks of a ModelSpec beyond its JSON shape: names, index sets, set elements, bounds (its
+expressions are checked by building the model: build.check_spec)."""
 
 from __future__ import annotations
 
@@ -52,13 +53,6 @@ def _lookalike(first: str, second: str, folded: str) -> str:
         f"{first} and {second} are the same name '{folded}' after Unicode normalization (NFKC folds "
         "full-width and other look-alike characters into plain ones, as Python does); rename one of them"
     )
-
-
-def check_spec(spec: ModelSpec) -> None:
-    """Everything: the structure, then every expression, by building the model once."""
-    from optotrace.modeling.build import build
-
-    build(spec)
 
 
 def var_bounds(v: Variable) -> tuple[float | None, float | None]:
