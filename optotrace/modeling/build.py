@@ -19,12 +19,16 @@ __all__ = ["build", "check_spec", "component_of"]
 _DOMAINS = {"continuous": pyo.Reals, "integer": pyo.Integers, "binary": pyo.Binary}
 
 
-def _component_name(model: pyo.ConcreteModel, name: str) -> str:
-    original = name
+def _free_name(model: pyo.ConcreteModel, name: str) -> str:
     while hasattr(model, name):
         name += "_"
-    model._spec_names[original] = name
     return name
+
+
+def _component_name(model: pyo.ConcreteModel, name: str) -> str:
+    """A free component name for the spec item `name`, remembered for component_of."""
+    model._spec_names[name] = _free_name(model, name)
+    return model._spec_names[name]
 
 
 def build(spec: ModelSpec) -> pyo.ConcreteModel:
@@ -57,7 +61,7 @@ def build(spec: ModelSpec) -> pyo.ConcreteModel:
     tree = parse_expression(obj.expression, "objective")
     sense = pyo.minimize if obj.sense == "minimize" else pyo.maximize
     m.add_component(
-        _component_name(m, "objective"),
+        _free_name(m, "objective"),  # not a spec item: a variable may be named "objective"
         pyo.Objective(expr=c.expr(tree, {}, 1 if sense == pyo.minimize else -1), sense=sense),
     )
 
