@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from optotrace.cli import app
+from optotrace.cli.app import app
 
 DEFAULT_RUN_DIR = "runs/demo"
 
