@@ -84,7 +84,6 @@ class UsageTotals:
         return self.summary()
 
 
-
 class UsageTracker:
     def __init__(self, max_total_tokens: int | None = None, max_cost_usd: float | None = None) -> None:
         self.max_total_tokens = max_total_tokens

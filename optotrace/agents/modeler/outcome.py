@@ -41,4 +41,3 @@ def program_problem(ok: bool, stdout: str, stderr: str, failure: str | None, lab
     if labels and len(missing) == len(labels):
         return "the program printed none of the requested values; print each as `<label>: <value>`: " + ", ".join(labels)
     return None
-
