@@ -33,7 +33,7 @@ ALLOWED: dict[str, set[str]] = {
     # Grades any callable, so it never needs the agents it measures nor the optimizers that train them.
     "benchmarks": {"trace", "llm", "modeling", "runtime"},
     # Exception: reports reads the run directories the Trainer writes, and draws the graph snapshot stored
-    # there with trace's display helpers; only cli imports it.
+    # there with trace's render helpers; only cli imports it.
     "reports": {"trace", "runtime"},
     "cli": {"runtime", "trace", "llm", "optimizers", "modeling", "agents", "benchmarks", "reports"},
     # Exception: the package's own __init__ is the public face (`ot.node`, `ot.bundle`, ...): it re-exports trace,

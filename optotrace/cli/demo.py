@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from optotrace.cli import app
+from optotrace.cli.app import app
 
 DEFAULT_RUN_DIR = "runs/demo"
 

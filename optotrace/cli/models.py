@@ -12,7 +12,7 @@ import time
 
 import typer
 
-from optotrace.cli import app
+from optotrace.cli.app import app
 from optotrace.cli.errors import fail
 from optotrace.llm.errors import LLMConfigError
 from optotrace.llm.model_catalog import CATALOG, DEFAULT_MODEL

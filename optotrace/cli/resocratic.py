@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from optotrace.cli import app
+from optotrace.cli.app import app
 from optotrace.cli.errors import fail
 from optotrace.cli.paths import existing_input, writable_dir
 

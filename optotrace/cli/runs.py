@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from optotrace.cli import app
+from optotrace.cli.app import app
 from optotrace.cli.errors import fail
 from optotrace.cli.paths import existing_input
 

@@ -21,7 +21,7 @@ from optotrace.llm.errors import (
 from optotrace.llm.registry import get_llm
 from optotrace.llm.results import Completion, Usage
 from optotrace.llm.run_budget import RunBudget, RunBudgetExhausted, budget_phase
-from optotrace.llm.usage import ModelUsage, UsageTotals
+from optotrace.llm.usage import UsageTotals
 
 __all__ = [
     "LLM",
@@ -29,7 +29,6 @@ __all__ = [
     "Completion",
     "LLMConfigError",
     "LLMError",
-    "ModelUsage",
     "RunBudget",
     "RunBudgetExhausted",
     "ScriptedLLM",

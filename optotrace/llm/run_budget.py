@@ -29,6 +29,7 @@ from optotrace.llm.errors import BudgetExceeded
 from optotrace.llm.pricing import cost_usd
 from optotrace.llm.results import RawReply, Request
 from optotrace.llm.tokens import messages_tokens
+from optotrace.llm.usage import UsageTotals
 
 __all__ = ["RunBudget", "RunBudgetExhausted", "active_budget", "budget_phase", "current_phase"]
 
@@ -59,18 +60,6 @@ def budget_phase(name: str) -> Iterator[None]:
 
 
 @dataclass
-class PhaseSpend:
-    calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-
-    @property
-    def tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
-
-@dataclass
 class Admission:
     """A request let through: what it reserved, and the completion cap it must be sent with (None: keep)."""
 
@@ -87,7 +76,7 @@ class RunBudget:
 
     calls: int | None = None
     tokens: int | None = None
-    spent: dict[str, PhaseSpend] = field(default_factory=dict)
+    spent: dict[str, UsageTotals] = field(default_factory=dict)
     refused: int = 0
     _in_flight_calls: int = 0
     _reserved_tokens: int = 0
@@ -116,16 +105,21 @@ class RunBudget:
 
     # -- totals ------------------------------------------------------------------------------------------
     @property
+    def used(self) -> UsageTotals:
+        """Every phase's spending together."""
+        return sum(self.spent.values(), UsageTotals())
+
+    @property
     def used_calls(self) -> int:
-        return sum(s.calls for s in self.spent.values())
+        return self.used.calls
 
     @property
     def used_tokens(self) -> int:
-        return sum(s.tokens for s in self.spent.values())
+        return self.used.total_tokens
 
     @property
     def used_cost(self) -> float:
-        return sum(s.cost_usd for s in self.spent.values())
+        return self.used.cost_usd
 
     @property
     def exhausted(self) -> bool:
@@ -169,11 +163,9 @@ class RunBudget:
         with self._lock:
             self._in_flight_calls -= 1
             self._reserved_tokens -= admission.tokens
-            s = self.spent.setdefault(admission.phase, PhaseSpend())
-            s.calls += 1
-            s.prompt_tokens += int(prompt_tokens or 0)
-            s.completion_tokens += int(completion_tokens or 0)
-            s.cost_usd += float(cost)
+            request = UsageTotals(calls=1, prompt_tokens=int(prompt_tokens or 0),
+                                  completion_tokens=int(completion_tokens or 0), cost_usd=float(cost))
+            self.spent[admission.phase] = self.spent.get(admission.phase, UsageTotals()) + request
 
     def cancel(self, admission: Admission) -> None:
         with self._lock:
@@ -193,9 +185,7 @@ class RunBudget:
     def report(self) -> dict[str, Any]:
         """What the run spent: calls and tokens in all and by phase, the limits, and refused requests."""
         with self._lock:
-            by_phase = {k: {"calls": v.calls, "tokens": v.tokens, "prompt_tokens": v.prompt_tokens,
-                            "completion_tokens": v.completion_tokens, "cost_usd": v.cost_usd}
-                        for k, v in sorted(self.spent.items())}
+            by_phase = {k: v.as_dict() for k, v in sorted(self.spent.items())}
         return {"calls": self.used_calls, "tokens": self.used_tokens,
                 "cost_usd": sum(v["cost_usd"] for v in by_phase.values()), "limit_calls": self.calls,
                 "limit_tokens": self.tokens, "refused": self.refused, "by_phase": by_phase}
@@ -206,8 +196,9 @@ class RunBudget:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Carry a resumed run's spending over (the limits stay as this budget was built)."""
         with self._lock:
-            self.spent = {k: PhaseSpend(int(v["calls"]), int(v["prompt_tokens"]), int(v["completion_tokens"]),
-                                        float(v.get("cost_usd", 0.0)))
+            self.spent = {k: UsageTotals(calls=int(v["calls"]), prompt_tokens=int(v["prompt_tokens"]),
+                                         completion_tokens=int(v["completion_tokens"]),
+                                         cost_usd=float(v.get("cost_usd", 0.0)))
                           for k, v in (state.get("by_phase") or {}).items()}
             self.refused = 0
 

@@ -9,28 +9,21 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from optotrace.llm.errors import BudgetExceeded
 from optotrace.llm.results import Usage
 
-
-@dataclass
-class ModelUsage:
-    calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-    priced: bool = True
-
-    @property
-    def total_tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
+_SUMMED = ("calls", "cache_hits", "requests", "prompt_tokens", "completion_tokens", "cost_usd")
 
 
 @dataclass
 class UsageTotals:
-    """`llm.usage`: a snapshot. `calls` counts complete() calls, `cache_hits` those answered by the cache,
-    `requests` the backend calls made (retries and repair rounds included). Cached calls spend no tokens."""
+    """What LLM calls spent: `llm.usage` (a snapshot), one model's share of it (`by_model`), one phase of a run
+    (RunBudget.spent), one problem of an agent. `calls` counts complete() calls, `cache_hits` those answered
+    by the cache, `requests` the backend calls made (retries and repair rounds included). Cached calls spend
+    no tokens; `priced` is False where a model's price is unknown (its cost counts as 0). `+` and `-` work
+    field by field, `by_model` included."""
 
     calls: int = 0
     cache_hits: int = 0
@@ -38,11 +31,47 @@ class UsageTotals:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
-    by_model: dict[str, ModelUsage] = field(default_factory=dict)
+    priced: bool = True
+    by_model: dict[str, UsageTotals] = field(default_factory=dict)
+
+    @classmethod
+    def of_completion(cls, completion: Any) -> UsageTotals:
+        """One complete() call as a record (anything with `.usage` and `.cached`, like a Completion)."""
+        usage = getattr(completion, "usage", None)
+        return cls(
+            calls=1,
+            cache_hits=int(bool(getattr(completion, "cached", False))),
+            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            cost_usd=float(getattr(usage, "cost_usd", 0.0) or 0.0),
+        )
 
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+    def _combine(self, other: UsageTotals, sign: int) -> UsageTotals:
+        summed = {name: getattr(self, name) + sign * getattr(other, name) for name in _SUMMED}
+        by_model = {model: replace(part) for model, part in self.by_model.items()}
+        for model, part in other.by_model.items():
+            by_model[model] = by_model.get(model, UsageTotals(priced=part.priced))._combine(part, sign)
+        return UsageTotals(**summed, priced=self.priced and other.priced, by_model=by_model)
+
+    def __add__(self, other: object) -> UsageTotals:
+        if not isinstance(other, UsageTotals):
+            return NotImplemented
+        return self._combine(other, 1)
+
+    def __sub__(self, other: object) -> UsageTotals:
+        """What was spent between two snapshots: `later - earlier`."""
+        if not isinstance(other, UsageTotals):
+            return NotImplemented
+        return self._combine(other, -1)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The figures as plain JSON values (tokens: prompt + completion); by_model is left out."""
+        return {"calls": self.calls, "tokens": self.total_tokens, "prompt_tokens": self.prompt_tokens,
+                "completion_tokens": self.completion_tokens, "cost_usd": self.cost_usd}
 
     def summary(self) -> str:
         return (
@@ -103,19 +132,13 @@ class UsageTracker:
             self._reserved_cost -= cost
 
     def add_request(self, model: str, usage: Usage, *, priced: bool) -> None:
-        with self._lock:
-            t = self._totals
-            t.requests += 1
-            t.prompt_tokens += usage.prompt_tokens
-            t.completion_tokens += usage.completion_tokens
-            t.cost_usd += usage.cost_usd
-            m = t.by_model.setdefault(model, ModelUsage(priced=priced))
-            m.prompt_tokens += usage.prompt_tokens
-            m.completion_tokens += usage.completion_tokens
-            m.cost_usd += usage.cost_usd
+        request = UsageTotals(requests=1, prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
+                              cost_usd=usage.cost_usd, priced=priced)
+        self._add(model, request)
 
     def add_call(self, model: str, *, cached: bool) -> None:
+        self._add(model, UsageTotals(calls=1, cache_hits=int(cached)))
+
+    def _add(self, model: str, part: UsageTotals) -> None:
         with self._lock:
-            self._totals.calls += 1
-            self._totals.cache_hits += int(cached)
-            self._totals.by_model.setdefault(model, ModelUsage()).calls += 1
+            self._totals = self._totals + replace(part, by_model={model: part})

@@ -1,7 +1,7 @@
 """The expression language of ModelSpec: a whitelisted subset of Python's syntax, parsed with `ast`.
 
 Nothing is ever evaluated by Python: `ast.parse` produces a tree, `validate` rejects every node outside the
-subset, and optotrace.modeling.build walks the tree itself. Errors point at the offending token.
+subset, and optotrace.modeling.compiler walks the tree itself. Errors point at the offending token.
 """
 
 from __future__ import annotations

@@ -205,7 +205,7 @@ class ModelSpec(_Item):
     # -- checks, JSON, rendering ----------------------------------------------------------------
     def check(self) -> ModelSpec:
         """Raise SpecError/ExpressionError for the first problem found; return self when all is well."""
-        from optotrace.modeling.check import check_spec
+        from optotrace.modeling.build import check_spec  # lazy: build imports spec
 
         check_spec(self)
         return self

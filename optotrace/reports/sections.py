@@ -190,7 +190,7 @@ def step_section(s: StepView, best: int | None) -> str:
 
 
 def graph_section(run: RunData) -> str:
-    from optotrace.trace.display import dot_to_svg, nodes_table_html
+    from optotrace.trace.render import dot_to_svg, nodes_table_html
 
     graph = run.graph
     if not graph:

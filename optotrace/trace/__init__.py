@@ -9,16 +9,12 @@ render (networkx, graphviz), names (unique names).
 from optotrace.trace.bundle import BundledFunction, BundleMethod, bundle
 from optotrace.trace.context import is_tracing, stop_tracing
 from optotrace.trace.demos import Demos, demos, format_demos
-from optotrace.trace.errors import (
-    CodeUpdateError,
-    ExecutionError,
-    ExternalDependencyError,
-    ParameterFileError,
-)
+from optotrace.trace.errors import CodeUpdateError, ExternalDependencyError, ParameterFileError
 from optotrace.trace.graph import Upstream, ancestors, subgraph, union_subgraph
+from optotrace.trace.make_node import node
 from optotrace.trace.modules import Module, model
 from optotrace.trace.names import unique_names
-from optotrace.trace.nodes import ROLES, ExceptionNode, MessageNode, Node, ParameterNode, node
+from optotrace.trace.nodes import ROLES, ExceptionNode, ExecutionError, MessageNode, Node, ParameterNode
 from optotrace.trace.params_io import load_parameters, save_parameters
 from optotrace.trace.propagators import FeedbackItem, GraphPropagator, Propagator, SumPropagator
 from optotrace.trace.render import render, to_dot, to_networkx

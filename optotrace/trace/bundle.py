@@ -27,9 +27,10 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from optotrace.trace.context import _READS, _TRACING, next_id
-from optotrace.trace.errors import CodeUpdateError, ExecutionError, ExternalDependencyError
+from optotrace.trace.errors import CodeUpdateError, ExternalDependencyError
 from optotrace.trace.nodes import (
     ExceptionNode,
+    ExecutionError,
     MessageNode,
     Node,
     ParameterNode,

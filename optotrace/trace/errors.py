@@ -1,26 +1,9 @@
-"""The errors trace/ raises; all are OptotraceError subclasses."""
+"""The errors trace/ raises; all are OptotraceError subclasses (ExecutionError, which carries an ExceptionNode,
+lives with the nodes)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from optotrace.errors import OptotraceError
-
-if TYPE_CHECKING:
-    from optotrace.trace.nodes import ExceptionNode
-
-
-class ExecutionError(OptotraceError):
-    """A traced call failed. `.exception_node` is the ExceptionNode recorded in the graph (backpropagate
-    feedback from it like from any node); `.exception` is the original exception."""
-
-    def __init__(self, exception_node: ExceptionNode) -> None:
-        super().__init__(exception_node.data)
-        self.exception_node = exception_node
-
-    @property
-    def exception(self) -> BaseException:
-        return self.exception_node.exception
 
 
 class CodeUpdateError(OptotraceError):

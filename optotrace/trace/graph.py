@@ -10,8 +10,6 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from optotrace.trace.display import GraphDisplay
-
 if TYPE_CHECKING:
     from optotrace.trace.nodes import Node, ParameterNode
 
@@ -32,18 +30,21 @@ def _node_id(n: Node) -> int:
     return n.id
 
 
-class Upstream(GraphDisplay):
+class Upstream:
     """The ancestors of one output, computed once per backward call and shared by its feedback items."""
 
     __slots__ = ("output", "nodes", "_ids")
-
-    def _display_output(self) -> Node:
-        return self.output
 
     def __init__(self, output: Node) -> None:
         self.output = output
         self.nodes = ancestors(output)
         self._ids: list[int] | None = None
+
+    def _repr_svg_(self) -> str | None:  # Jupyter shows the output's graph
+        return self.output._repr_svg_()
+
+    def _repr_html_(self) -> str:
+        return self.output._repr_html_()
 
     def parameters(self) -> list[ParameterNode]:
         """The trainable parameters among the ancestors (the output itself included)."""

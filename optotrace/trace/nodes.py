@@ -9,15 +9,13 @@ from __future__ import annotations
 import copy
 import threading
 import types
-import warnings
 import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from optotrace.errors import OptotraceError
 from optotrace.trace.context import _READS, _TRACING, next_id
-from optotrace.trace.display import GraphDisplay
-from optotrace.trace.errors import ExecutionError
 from optotrace.trace.operators import NodeOperators
 
 if TYPE_CHECKING:
@@ -37,7 +35,7 @@ def preview(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-class Node(NodeOperators, GraphDisplay):
+class Node(NodeOperators):
     """A value in the graph. `==`/`!=` return plain bools (identity against another node, the data
     against anything else) and hashing is by identity, so nodes work as dict keys and list members."""
 
@@ -91,6 +89,16 @@ class Node(NodeOperators, GraphDisplay):
 
     def zero_feedback(self) -> None:
         self.feedback.clear()
+
+    def _repr_svg_(self) -> str | None:  # Jupyter: the subgraph that reaches this node
+        from optotrace.trace.render import notebook_svg
+
+        return notebook_svg(self)
+
+    def _repr_html_(self) -> str:
+        from optotrace.trace.render import notebook_html
+
+        return notebook_html(self)
 
     def _op(self, op_name: str, expression: str, fn: Callable[..., Any], *named: tuple[str, Any]) -> Any:
         """Apply `fn` to the data of `named` (name, node-or-value) pairs and record the result."""
@@ -286,6 +294,19 @@ class ExceptionNode(MessageNode):
         new.exception = self.exception  # shared: an exception carries its traceback, which cannot be copied
 
 
+class ExecutionError(OptotraceError):
+    """A traced call failed. `.exception_node` is the ExceptionNode recorded in the graph (backpropagate
+    feedback from it like from any node); `.exception` is the original exception."""
+
+    def __init__(self, exception_node: ExceptionNode) -> None:
+        super().__init__(exception_node.data)
+        self.exception_node = exception_node
+
+    @property
+    def exception(self) -> BaseException:
+        return self.exception_node.exception
+
+
 def lift(name: str, value: Any, inputs: dict[str, Node]) -> Any:
     """Record `value` as input `name` and return its plain data. A plain value becomes a constant node;
     a list, tuple or dict that directly contains nodes contributes each of them (`name[i]`)."""
@@ -346,47 +367,3 @@ def failure_text(exc: BaseException, where: str, inputs: dict[str, Node], source
     if source:
         lines.append(source)
     return "\n".join(lines)
-
-
-def node(value: Any, name: str | None = None, trainable: bool = False, description: str | None = None,
-         constraint: str | Callable[[Any], bool | str] | None = None, role: str | None = None) -> Node:
-    """Wrap `value` in a Node (a ParameterNode when trainable).
-
-    `role` declares what a trainable value is to the program: "instruction" for text given to a model with
-    every input (a prompt, a system message), "value" (the default) for anything else; see ParameterNode.
-
-    An existing node is returned unchanged (with a warning when another name or description is asked for),
-    except with `trainable=True`: a node that is already a trainable parameter is returned as it is (asking
-    for another name, description, constraint or role is an error); any other node gives a new ParameterNode
-    holding the same value, named and described like it unless told otherwise. That parameter is a new root of
-    the graph: it is not linked to the operations that computed the node (as in Trace).
-    """
-    if not trainable and constraint is not None:
-        raise ValueError("constraint= applies to trainable nodes only; pass trainable=True as well")
-    if not trainable and role is not None:
-        raise ValueError("role= applies to trainable nodes only; pass trainable=True as well")
-    if isinstance(value, Node):
-        if not trainable:
-            ignored = [k for k, asked, current in (("name", name, value.name),
-                                                   ("description", description, value.description))
-                       if asked is not None and asked != current]
-            if ignored:
-                warnings.warn(f"node(existing_node, {ignored[0]}=...) returns the node unchanged, so its "
-                              f"{' and '.join(ignored)} stay as they are; set them on the node to change them",
-                              UserWarning, stacklevel=2)
-            return value
-        if isinstance(value, ParameterNode) and value.trainable:
-            asked = {"name": name, "description": description, "constraint": constraint, "role": role}
-            current = {"name": value.name, "description": value.description, "constraint": value.constraint,
-                       "role": value.role}
-            changed = [k for k, v in asked.items() if v is not None and v != current[k]]
-            if changed:
-                raise ValueError(f"node {value.name!r} is already a trainable parameter, so node(..., trainable=True) "
-                                 f"returns it and cannot change its {', '.join(changed)}; set the attribute on it, "
-                                 "or create a separate parameter with node(existing.data, ...)")
-            return value
-        return ParameterNode(value._data, value.name if name is None else name,
-                             value.description if description is None else description, constraint, role=role)
-    if trainable:
-        return ParameterNode(value, name, description or "", constraint, role=role)
-    return Node(value, name, description or "")

@@ -8,7 +8,7 @@ import sys
 import pytest
 from llm_servers import FakeOpenAIServer
 
-from optotrace.llm import BudgetExceeded, ScriptedLLM, get_llm
+from optotrace.llm import BudgetExceeded, Completion, RunBudget, ScriptedLLM, Usage, UsageTotals, get_llm
 from optotrace.llm.pricing import price_per_token
 
 
@@ -23,6 +23,33 @@ def test_totals_and_per_model_figures() -> None:
     assert usage.by_model["model-a"].calls == 3 and usage.by_model["model-a"].total_tokens == 54
     assert usage.by_model["model-a"].priced is False  # a self-hosted server has no known price
     assert usage.cost_usd == 0.0
+
+
+def test_one_usage_record_adds_and_subtracts_field_by_field() -> None:
+    a = UsageTotals(calls=2, requests=3, prompt_tokens=10, completion_tokens=4, cost_usd=0.5,
+                    by_model={"m": UsageTotals(calls=2, prompt_tokens=10, completion_tokens=4)})
+    b = UsageTotals(calls=1, cache_hits=1, prompt_tokens=1, priced=False,
+                    by_model={"m": UsageTotals(calls=1, prompt_tokens=1), "n": UsageTotals(calls=1, priced=False)})
+    total = a + b
+    assert (total.calls, total.cache_hits, total.requests, total.total_tokens) == (3, 1, 3, 15)
+    assert total.cost_usd == 0.5 and total.priced is False
+    assert total.by_model["m"].calls == 3 and total.by_model["n"].priced is False
+    back = total - b  # what was spent between two snapshots
+    assert back.as_dict() == a.as_dict() and back.by_model["m"].as_dict() == a.by_model["m"].as_dict()
+    assert a.by_model["m"].calls == 2 and "n" not in a.by_model  # the operands are left as they were
+    reply = Completion("hi", "m", Usage(prompt_tokens=7, completion_tokens=2, cost_usd=0.25), cached=True)
+    assert UsageTotals.of_completion(reply) == UsageTotals(calls=1, cache_hits=1, prompt_tokens=7,
+                                                           completion_tokens=2, cost_usd=0.25)
+
+
+def test_a_run_budget_spends_in_the_same_record() -> None:
+    budget = RunBudget(calls=5)
+    with budget.active():
+        ScriptedLLM(["a", "b"]).complete("one")
+    assert isinstance(budget.spent["other"], UsageTotals) and budget.used.calls == 1
+    restored = RunBudget(calls=5)
+    restored.load_state_dict(budget.state_dict())
+    assert restored.spent == budget.spent and restored.report() == budget.report()
 
 
 def test_token_budget_stops_before_the_call() -> None:

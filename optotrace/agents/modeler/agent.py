@@ -17,9 +17,9 @@ from typing import Any, Literal
 
 from optotrace import ExecutionError, Module, Node, node, stop_tracing
 from optotrace.agents.modeler import tally
-from optotrace.agents.modeler.ops import make_ops, record_call, spec_reply_text
+from optotrace.agents.modeler.ops import make_ops
 from optotrace.agents.modeler.outcome import Outcome
-from optotrace.agents.modeler.replies import SpecAnswer
+from optotrace.agents.modeler.replies import SpecAnswer, spec_reply_text
 from optotrace.agents.prompts import load
 from optotrace.modeling.answer import AgentResult
 from optotrace.modeling.problem import Problem
@@ -89,10 +89,10 @@ class ModelerAgent(Module):
             except StructuredOutputError as exc:
                 tally.current().errors.append(f"structured output: {exc}"[:1000])
                 return exc.raw or ""
-            record_call(completion)
+            tally.record_call(completion)
             return spec_reply_text(completion)
         completion = self.llm.complete(messages, **kwargs)
-        record_call(completion)
+        tally.record_call(completion)
         return completion.text
 
     def run_source(self, source: str) -> Any:
@@ -156,7 +156,8 @@ class ModelerAgent(Module):
         final = _data(outcome)
         res = AgentResult(
             prompt=_data(messages), reply=_data(reply), attempts=attempts, errors=errors + t.errors,
-            prompt_tokens=t.prompt_tokens, completion_tokens=t.completion_tokens, cost_usd=t.cost_usd,
+            prompt_tokens=t.usage.prompt_tokens, completion_tokens=t.usage.completion_tokens,
+            cost_usd=t.usage.cost_usd,
         )
         if not isinstance(final, Outcome):
             res.failure = errors[-1] if errors else "the agent produced no answer"

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from optotrace import bundle
-from optotrace.agents.modeler import tally
 from optotrace.agents.modeler.outcome import Outcome, program_problem
 from optotrace.agents.modeler.replies import SpecAnswer, extract_program, parse_spec_answer
 from optotrace.agents.modeler.report_values import report_values
 from optotrace.agents.prompts import load
 
-if TYPE_CHECKING:
-    from optotrace.agents.modeler.agent import ModelerAgent
+
+class Runner(Protocol):
+    """What the steps need from the agent: its LLM, its sandbox and the time limit."""
+
+    time_limit: float
+
+    def complete(self, messages: list[dict[str, str]]) -> str: ...
+
+    def run_source(self, source: str) -> Any: ...
 
 
 @dataclass
@@ -25,7 +31,7 @@ class Ops:
     add_turn: Any
 
 
-def make_ops(agent: ModelerAgent) -> Ops:
+def make_ops(agent: Runner) -> Ops:
     """Bundled steps bound to `agent` (its LLM and sandbox are closure variables, not graph inputs)."""
 
     @bundle(description="[compose] The chat messages: the system prompt, then the instructions followed by the "
@@ -85,15 +91,3 @@ def solve_answer(reply: str, labels: list[str], time_limit: float) -> Outcome:
         problem = "no requested value could be computed: " + "; ".join(problems)
     return Outcome(ok=problem is None, ran=True, output=output, problem=problem, spec=answer.spec, values=values,
                    run_s=run.seconds)
-
-
-def spec_reply_text(completion: Any) -> str:
-    """The JSON text of a structured completion (validated object when there is one)."""
-    parsed = getattr(completion, "parsed", None)
-    if parsed is not None and hasattr(parsed, "model_dump_json"):
-        return parsed.model_dump_json(by_alias=True, exclude_defaults=True)
-    return getattr(completion, "text", str(completion))
-
-
-def record_call(completion: Any) -> None:
-    tally.current().add(completion)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 _BAD_OUTPUT = ("could not be solved", "infeasible", "unbounded", "no solution")
 
@@ -41,10 +41,3 @@ def program_problem(ok: bool, stdout: str, stderr: str, failure: str | None, lab
     if labels and len(missing) == len(labels):
         return "the program printed none of the requested values; print each as `<label>: <value>`: " + ", ".join(labels)
     return None
-
-
-class AttemptLog(BaseModel):
-    attempt: int
-    problem: str | None = None
-    reply_chars: int = 0
-    extra: dict[str, Any] = Field(default_factory=dict)

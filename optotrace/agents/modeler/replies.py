@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from optotrace.llm.replies import extract_program, load_object
 from optotrace.modeling.spec import ModelSpec
 
-__all__ = ["SpecAnswer", "extract_program", "parse_spec_answer"]
+__all__ = ["SpecAnswer", "extract_program", "parse_spec_answer", "spec_reply_text"]
 
 
 class SpecAnswer(BaseModel):
@@ -29,3 +29,11 @@ def parse_spec_answer(text: str) -> SpecAnswer:
     if isinstance(data, dict) and "spec" not in data and "variables" in data:
         data = {"spec": data, "report": data.pop("report", {})}
     return SpecAnswer.model_validate(data if data is not None else {})
+
+
+def spec_reply_text(completion: Any) -> str:
+    """The JSON text of a structured completion (validated object when there is one)."""
+    parsed = getattr(completion, "parsed", None)
+    if parsed is not None and hasattr(parsed, "model_dump_json"):
+        return parsed.model_dump_json(by_alias=True, exclude_defaults=True)
+    return getattr(completion, "text", str(completion))

@@ -5,11 +5,38 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from optotrace.modeling.resocratic import backtranslate, card, export, templates
 from optotrace.modeling.resocratic.expand import Problem
 from optotrace.modeling.resocratic.store import RunStore
+
+CHECKS_PASSED = [
+    "format",
+    "near_duplicate",
+    "formal_translation",
+    "formal_optimal",
+    "program_ran",
+    "program_optimal",
+    "answers_agree",
+    "question_checks",
+]
+
+
+@dataclass
+class StageRecords:
+    """What the stages recorded, each by id: the planned tasks, the scenario rows, the expanded problems, the
+    formal solves, the generated code, its runs, the answers' agreement and the back-translated questions."""
+
+    tasks: list[Any]
+    scenario_rows: list[dict[str, Any]]
+    problems: dict[str, Problem]
+    formal: dict[str, Any]
+    code: dict[str, Any]
+    executed: dict[str, Any]
+    agreement: dict[str, Any]
+    questions: dict[str, Any]
 
 
 def split_of(scenario_id: str, validation_fraction: float) -> str:
@@ -49,156 +76,142 @@ def _problem_reason(
     return "", ""
 
 
-def assemble(
-    store: RunStore,
-    config: Any,
-    tasks: list[Any],
-    scenario_rows: list[dict[str, Any]],
-    problems: dict[str, Problem],
-    formal: dict[str, Any],
-    code: dict[str, Any],
-    executed: dict[str, Any],
-    agreement: dict[str, Any],
-    questions: dict[str, Any],
-    model: str,
-) -> dict[str, Any]:
-    rejections: list[dict[str, Any]] = []
-    scen_reasons: Counter[str] = Counter()
-    for row in scenario_rows:
-        if row["status"] != "kept":
-            scen_reasons[row["reason"]] += 1
-            rejections.append(
-                {
-                    "level": "scenario",
-                    "id": row["id"],
-                    "reason": row["reason"],
-                    "detail": "; ".join(map(str, row.get("issues", [])))[:800],
-                }
-            )
-    scen_by_id = {r["id"]: r for r in scenario_rows}
-    prob_reasons: Counter[str] = Counter()
-    verified: list[str] = []
-    for pid in problems:
-        reason, detail = _problem_reason(pid, formal, code, executed, agreement)
-        if reason:
-            prob_reasons[reason] += 1
-            rejections.append({"level": "problem", "id": pid, "reason": reason, "detail": str(detail)[:800]})
-        else:
-            verified.append(pid)
-    q_reasons: Counter[str] = Counter()
-    samples: list[dict[str, Any]] = []
-    for pid in verified:
-        problem, f, run, agree = problems[pid], formal[pid], executed[pid], agreement[pid]
-        scen = scen_by_id[problem.scenario_id]
-        for style in backtranslate.STYLES:
-            key = f"{pid}/{style}"
-            q = questions.get(key, {})
-            if q.get("error") or q.get("question") is None:
-                q_reasons["backtranslate_llm_error"] += 1
-                rejections.append(
-                    {
-                        "level": "question",
-                        "id": key,
-                        "reason": "backtranslate_llm_error",
-                        "detail": str(q.get("error") or "no reply recorded")[:800],
-                    }
-                )
-                continue
-            if q.get("failed_checks"):
-                reason = f"question_{q['failed_checks'][0]}"
-                q_reasons[reason] += 1
-                rejections.append(
-                    {
-                        "level": "question",
-                        "id": key,
-                        "reason": reason,
-                        "detail": ", ".join(q["failed_checks"]),
-                    }
-                )
-                continue
-            kind = "linear" if f.get("linear") else "nonlinear"
-            samples.append(
-                {
-                    "id": f"{pid}-{style}",
-                    "problem_id": pid,
-                    "scenario_id": problem.scenario_id,
-                    "type": f"{kind}-{'table' if style == 'table' else 'notable'}",
-                    "requested_kind": scen["kind"],
-                    "style": style,
-                    "question": q["question"],
-                    "program": code[pid]["program"],
-                    "framework": config.framework,
-                    "scenario": problem.text,
-                    "formal_spec": f.get("spec_json"),
-                    "n_variables": f.get("n_variables", problem.n_variables),
-                    "n_constraints": problem.n_constraints,
-                    "n_formal_constraints": f.get("n_constraints"),
-                    "truncated": bool(scen.get("truncated_at")),
-                    "answer": run.get("objective"),
-                    "solver_status": run.get("status"),
-                    "formal": {
-                        "status": f.get("status"),
-                        "objective": f.get("objective"),
-                        "solver": f.get("solver"),
-                    },
-                    "agreement": {
-                        "abs_diff": agree.abs_diff,
-                        "rel_diff": agree.rel_diff,
-                        "rtol": agree.rtol,
-                        "atol": agree.atol,
-                    },
-                    "checks_passed": [
-                        "format",
-                        "near_duplicate",
-                        "formal_translation",
-                        "formal_optimal",
-                        "program_ran",
-                        "program_optimal",
-                        "answers_agree",
-                        "question_checks",
-                    ],
-                    "number_coverage": q.get("number_coverage"),
-                    "provenance": {
-                        "seed_ids": scen["seed_ids"],
-                        "background": scen.get("background"),
-                        "model": model,
-                        "reply_models": sorted(
-                            {m for m in (scen.get("model"), code[pid].get("model"), q.get("model")) if m}
-                        ),
-                        "prompt_hashes": {
-                            "synthesize": scen["prompt_hash"],
-                            "codegen": code[pid].get("prompt_hash"),
-                            "backtranslate": q.get("prompt_hash"),
-                        },
-                        "template_hashes": {
-                            n: templates.template_hash(n)
-                            for n in (
-                                "synthesize_user",
-                                "codegen_" + config.framework,
-                                "backtranslate_" + style,
-                            )
-                        },
-                    },
-                    "split": split_of(problem.scenario_id, config.validation_fraction),
-                }
-            )
+def assemble(store: RunStore, config: Any, records: StageRecords, model: str) -> dict[str, Any]:
+    """Write samples.jsonl, rejections.jsonl, the SFT files, counts.json and the card; return the counts."""
+    scenario_rejections = _scenario_rejections(records.scenario_rows)
+    verified, problem_rejections = _verified_problems(records)
+    samples, question_rejections = _samples(records, verified, config, model)
+    rejections = scenario_rejections + problem_rejections + question_rejections
     store.write_jsonl("samples.jsonl", samples)
     store.write_jsonl("rejections.jsonl", rejections)
     export.write_sft(store.root, samples, fmt="chat")
-    counts = {
-        "scenarios": {
-            "requested": len(tasks),
-            "kept": len(tasks) - sum(scen_reasons.values()),
-            "rejected": dict(scen_reasons),
-            "truncated_kept": sum(
-                1 for r in scenario_rows if r["status"] == "kept" and r.get("truncated_at")
-            ),
-        },
-        "problems": {"expanded": len(problems), "kept": len(verified), "rejected": dict(prob_reasons)},
-        "samples": {"candidates": 2 * len(verified), "kept": len(samples), "rejected": dict(q_reasons)},
-        "by_type": dict(Counter(s["type"] for s in samples)),
-        "by_split": dict(Counter(s["split"] for s in samples)),
-    }
+    counts = _counts(records, verified, samples, rejections)
     store.write_json("counts.json", counts)
     card.write_card(store.root, counts, samples, model, config)
     return counts
+
+
+def _scenario_rejections(scenario_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {"level": "scenario", "id": row["id"], "reason": row["reason"],
+         "detail": "; ".join(map(str, row.get("issues", [])))[:800]}
+        for row in scenario_rows if row["status"] != "kept"
+    ]
+
+
+def _verified_problems(records: StageRecords) -> tuple[list[str], list[dict[str, Any]]]:
+    """The problems every check passed, and a rejection for each other one."""
+    verified: list[str] = []
+    rejections: list[dict[str, Any]] = []
+    for pid in records.problems:
+        reason, detail = _problem_reason(pid, records.formal, records.code, records.executed, records.agreement)
+        if reason:
+            rejections.append({"level": "problem", "id": pid, "reason": reason, "detail": str(detail)[:800]})
+        else:
+            verified.append(pid)
+    return verified, rejections
+
+
+def _question_rejection(key: str, question: dict[str, Any]) -> dict[str, Any] | None:
+    if question.get("error") or question.get("question") is None:
+        return {"level": "question", "id": key, "reason": "backtranslate_llm_error",
+                "detail": str(question.get("error") or "no reply recorded")[:800]}
+    if question.get("failed_checks"):
+        return {"level": "question", "id": key, "reason": f"question_{question['failed_checks'][0]}",
+                "detail": ", ".join(question["failed_checks"])}
+    return None
+
+
+def _samples(
+    records: StageRecords, verified: list[str], config: Any, model: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A sample for each verified problem and style whose question passed its checks; a rejection for each
+    question that did not."""
+    scenarios = {r["id"]: r for r in records.scenario_rows}
+    samples: list[dict[str, Any]] = []
+    rejections: list[dict[str, Any]] = []
+    for pid in verified:
+        scenario = scenarios[records.problems[pid].scenario_id]
+        for style in backtranslate.STYLES:
+            key = f"{pid}/{style}"
+            question = records.questions.get(key, {})
+            rejection = _question_rejection(key, question)
+            if rejection is not None:
+                rejections.append(rejection)
+            else:
+                samples.append(_sample(records, pid, style, scenario, question, config, model))
+    return samples, rejections
+
+
+def _sample(
+    records: StageRecords,
+    pid: str,
+    style: str,
+    scen: dict[str, Any],
+    q: dict[str, Any],
+    config: Any,
+    model: str,
+) -> dict[str, Any]:
+    problem, f, run, agree = records.problems[pid], records.formal[pid], records.executed[pid], records.agreement[pid]
+    code = records.code[pid]
+    kind = "linear" if f.get("linear") else "nonlinear"
+    return {
+        "id": f"{pid}-{style}",
+        "problem_id": pid,
+        "scenario_id": problem.scenario_id,
+        "type": f"{kind}-{'table' if style == 'table' else 'notable'}",
+        "requested_kind": scen["kind"],
+        "style": style,
+        "question": q["question"],
+        "program": code["program"],
+        "framework": config.framework,
+        "scenario": problem.text,
+        "formal_spec": f.get("spec_json"),
+        "n_variables": f.get("n_variables", problem.n_variables),
+        "n_constraints": problem.n_constraints,
+        "n_formal_constraints": f.get("n_constraints"),
+        "truncated": bool(scen.get("truncated_at")),
+        "answer": run.get("objective"),
+        "solver_status": run.get("status"),
+        "formal": {"status": f.get("status"), "objective": f.get("objective"), "solver": f.get("solver")},
+        "agreement": {"abs_diff": agree.abs_diff, "rel_diff": agree.rel_diff, "rtol": agree.rtol, "atol": agree.atol},
+        "checks_passed": list(CHECKS_PASSED),
+        "number_coverage": q.get("number_coverage"),
+        "provenance": {
+            "seed_ids": scen["seed_ids"],
+            "background": scen.get("background"),
+            "model": model,
+            "reply_models": sorted({m for m in (scen.get("model"), code.get("model"), q.get("model")) if m}),
+            "prompt_hashes": {
+                "synthesize": scen["prompt_hash"],
+                "codegen": code.get("prompt_hash"),
+                "backtranslate": q.get("prompt_hash"),
+            },
+            "template_hashes": {
+                n: templates.template_hash(n)
+                for n in ("synthesize_user", "codegen_" + config.framework, "backtranslate_" + style)
+            },
+        },
+        "split": split_of(problem.scenario_id, config.validation_fraction),
+    }
+
+
+def _counts(
+    records: StageRecords, verified: list[str], samples: list[dict[str, Any]], rejections: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """What the card shows: kept and rejected (by reason) at each level, and the samples by type and split."""
+    reasons = {level: Counter(r["reason"] for r in rejections if r["level"] == level)
+               for level in ("scenario", "problem", "question")}
+    tasks, rows = records.tasks, records.scenario_rows
+    return {
+        "scenarios": {
+            "requested": len(tasks),
+            "kept": len(tasks) - sum(reasons["scenario"].values()),
+            "rejected": dict(reasons["scenario"]),
+            "truncated_kept": sum(1 for r in rows if r["status"] == "kept" and r.get("truncated_at")),
+        },
+        "problems": {"expanded": len(records.problems), "kept": len(verified), "rejected": dict(reasons["problem"])},
+        "samples": {"candidates": 2 * len(verified), "kept": len(samples), "rejected": dict(reasons["question"])},
+        "by_type": dict(Counter(s["type"] for s in samples)),
+        "by_split": dict(Counter(s["split"] for s in samples)),
+    }

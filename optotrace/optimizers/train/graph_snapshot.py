@@ -15,7 +15,7 @@ def save_step_graph(run_dir: Path, step: int, outcomes: Sequence[Any]) -> Path |
     """The subgraph of the step's first traced output (an error's node when the call failed), as JSON;
     None when no output was a node. A failure here is logged, never raised: the run goes on."""
     from optotrace.trace import Node
-    from optotrace.trace.display import graph_record
+    from optotrace.trace.render import graph_record
 
     for o in outcomes:
         target = o.error_node if o.error_node is not None else o.output

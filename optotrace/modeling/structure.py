@@ -1,4 +1,5 @@
-"""Semantic checks of a ModelSpec beyond its JSON shape."""
+"""The structural checks of a ModelSpec beyond its JSON shape: names, index sets, set elements, bounds (its
+expressions are checked by building the model: build.check_spec)."""
 
 from __future__ import annotations
 
@@ -7,30 +8,22 @@ import math
 from optotrace.modeling.errors import SpecError
 from optotrace.modeling.spec import ModelSpec, Variable
 
+# Kinds whose items become components of the one Pyomo model, so a constraint may not share their names.
+_COMPONENT_KINDS = ("set", "variable")
+
 
 def check_structure(spec: ModelSpec) -> None:
-    """Unique names, declared index sets, distinct set elements, consistent bounds (expressions: see build)."""
-    seen: dict[str, tuple[str, str]] = {}
+    """Unique names, declared index sets, distinct set elements, consistent bounds (expressions: see build).
+    Names are compared after NFKC folding, as the expression parser reads them; look-alikes get their own
+    message."""
+    names: dict[str, tuple[str, str]] = {}
     items = [("set", s) for s in spec.sets] + [("data", d) for d in spec.data]
     items += [("variable", v) for v in spec.variables]
     for kind, item in items:
-        name, spelled = item.name, item.declared_as
-        if name in seen:
-            first_kind, first_spelled = seen[name]
-            if first_spelled != spelled:
-                raise SpecError(_lookalike(f"the {first_kind} '{first_spelled}'", f"the {kind} '{spelled}'", name))
-            raise SpecError(
-                f"the name '{name}' is used for a {first_kind} and a {kind}; names must be unique"
-            )
-        seen[name] = (kind, spelled)
-    constraint_names: dict[str, str] = {}
+        _claim(names, kind, item.name, item.declared_as)
+    components = {name: taken for name, taken in names.items() if taken[0] in _COMPONENT_KINDS}
     for con in spec.constraints:
-        if con.name in constraint_names:
-            if constraint_names[con.name] != con.declared_as:
-                raise SpecError(_lookalike(f"the constraint '{constraint_names[con.name]}'",
-                                           f"the constraint '{con.declared_as}'", con.name))
-            raise SpecError(f"two constraints are named '{con.name}'; give each a unique name")
-        constraint_names[con.name] = con.declared_as
+        _claim(components, "constraint", con.name, con.declared_as)
     for s in spec.sets:
         if len({str(e) for e in s.elements}) != len(s.elements):
             raise SpecError(f"set '{s.name}' lists an element twice: {s.elements}")
@@ -47,18 +40,23 @@ def check_structure(spec: ModelSpec) -> None:
         var_bounds(v)
 
 
+def _claim(seen: dict[str, tuple[str, str]], kind: str, name: str, spelled: str) -> None:
+    """Record `name` (NFKC-folded, as declared: `spelled`) for an item of `kind`; SpecError when taken."""
+    if name in seen:
+        first_kind, first_spelled = seen[name]
+        if first_spelled != spelled:
+            raise SpecError(_lookalike(f"the {first_kind} '{first_spelled}'", f"the {kind} '{spelled}'", name))
+        if first_kind == kind == "constraint":
+            raise SpecError(f"two constraints are named '{name}'; give each a unique name")
+        raise SpecError(f"the name '{name}' is used for a {first_kind} and a {kind}; names must be unique")
+    seen[name] = (kind, spelled)
+
+
 def _lookalike(first: str, second: str, folded: str) -> str:
     return (
         f"{first} and {second} are the same name '{folded}' after Unicode normalization (NFKC folds "
         "full-width and other look-alike characters into plain ones, as Python does); rename one of them"
     )
-
-
-def check_spec(spec: ModelSpec) -> None:
-    """Everything: the structure, then every expression, by building the model once."""
-    from optotrace.modeling.build import build
-
-    build(spec)
 
 
 def var_bounds(v: Variable) -> tuple[float | None, float | None]:
