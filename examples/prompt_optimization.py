@@ -21,7 +21,7 @@ import optotrace as ot
 DATA = [json.loads(line) for line in (Path(__file__).parent / "data" / "reviews.jsonl").read_text().splitlines()
         if line.strip()]
 ROWS = [{"input": d["text"], "label": d["label"]} for d in DATA]
-TRAIN, VAL = ROWS[:40], ROWS[40:]  # 40 to learn from, the rest (56) to choose and to report on
+TRAIN, VAL = ROWS[:56], ROWS[56:]  # 56 to learn from, the last 40 to choose by and to report on
 START = "Read the review."
 LABELS = ("positive", "negative")
 BUDGET = 60

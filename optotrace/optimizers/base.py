@@ -272,7 +272,7 @@ class Optimizer(ABC):
 
     def note_rejections(self, rejections: Mapping[str, str], values: Mapping[str, Any] | None = None) -> None:
         for name, reason in rejections.items():
-            log.warning("step %d: suggestion for %s rejected: %s", self.step_count + 1, name, reason)
+            log.info("step %d: suggestion for %s rejected: %s", self.step_count + 1, name, reason)
             self.rejected.append({"step": self.step_count + 1, "name": name, "reason": reason})
             self.pending_notes.append(render("rejected", variable=name, reason=reason).strip())
 
