@@ -29,6 +29,7 @@ from optotrace.optimizers.train.cycle import reflect
 from optotrace.optimizers.train.evaluation import Evaluator
 from optotrace.optimizers.train.result import OptimizeResult
 from optotrace.optimizers.train.search_run import SearchRun
+from optotrace.optimizers.train.setup import named_parameters, run_config
 from optotrace.trace import Demos
 
 __all__ = ["DemoSearch"]
@@ -71,13 +72,9 @@ class DemoSearch:
         self.num_subsets, self.max_bootstrap, self.min_lead = num_subsets, max_bootstrap, float(min_lead)
         self.optimizers = [BootstrapFewShot(d, max_demos=max_demos, num_candidates=1, min_score=min_score,
                                             seed=seed, labeled=self._labeled()) for d in params]
-        from optotrace.optimizers.base import stable_names
-
-        names = stable_names(params)
-        self.named = {names[id(p)]: p for p in params}
-        self.run = SearchRun(run_dir, self.named, self.optimizers, {
-            "strategy": "demos", "train_size": len(self.trainset), "val_size": len(self.valset), "seed": seed,
-            "budget": {"calls": self.budget.calls, "tokens": self.budget.tokens}}, resume=resume)
+        self.named = named_parameters(self.optimizers)
+        self.run = SearchRun(run_dir, self.named, self.optimizers, run_config(
+            "demos", self.optimizers, self.trainset, self.valset, self.budget, seed), resume=resume)
 
     def _labeled(self) -> list[dict[str, Any]]:
         if self.label is None:

@@ -51,6 +51,7 @@ from optotrace.optimizers.train.progress import ScoreProgress
 from optotrace.optimizers.train.result import OptimizeResult
 from optotrace.optimizers.train.search_run import SearchRun
 from optotrace.optimizers.train.selection import failure_feedback, next_minibatch
+from optotrace.optimizers.train.setup import candidate_optimizers, named_parameters, run_config
 
 log = logging.getLogger("optotrace.optimizers.search.population")
 
@@ -80,11 +81,7 @@ class GEPA:
         resume: bool = False,
         progress: bool = False,
     ) -> None:
-        self.optimizers = list(optimizer) if isinstance(optimizer, (list, tuple)) else [optimizer]
-        for opt in self.optimizers:
-            if not isinstance(opt, CandidateOptimizer):
-                raise OptimizerError(f"GEPA needs optimizers that propose candidates (OptoPrime, OPRO, TextGrad, "
-                                     f"BootstrapFewShot); {type(opt).__name__} does not")
+        self.optimizers = candidate_optimizers(optimizer, "GEPA")
         if not trainset or not valset:
             raise OptimizerError("GEPA needs a non-empty trainset (for mutations) and valset (for the front)")
         if budget is None and max_iterations is None:
@@ -100,22 +97,17 @@ class GEPA:
         self.rng = random.Random(seed)
         self.seed = seed
         self.progress = progress
-        from optotrace.optimizers.base import stable_names
-
-        params = list(dict.fromkeys(p for opt in self.optimizers for p in opt.params))
-        names = stable_names(params)
-        self.named = {names[id(p)]: p for p in params}
-        self.evaluator = Evaluator(program, metric, params=params, input_fn=input_fn, concurrency=concurrency,
+        self.named = named_parameters(self.optimizers)
+        self.evaluator = Evaluator(program, metric, params=list(self.named.values()), input_fn=input_fn, concurrency=concurrency,
                                    failure_score=failure_score)
         self.programs: list[Program] = []
         self._order: list[int] = []
         self._merges = 0
         self._tried_merges: set[tuple[int, int]] = set()
         self._last_minibatch: float | None = None
-        self.run = SearchRun(run_dir, self.named, self.optimizers, {
-            "strategy": "population", "optimizers": [type(o).__name__ for o in self.optimizers],
-            "train_size": len(self.trainset), "val_size": len(self.valset), "minibatch_size": self.minibatch_size,
-            "seed": seed, "budget": {"calls": self.budget.calls, "tokens": self.budget.tokens}}, resume=resume)
+        self.run = SearchRun(run_dir, self.named, self.optimizers, run_config(
+            "population", self.optimizers, self.trainset, self.valset, self.budget, seed,
+            minibatch_size=self.minibatch_size), resume=resume)
 
     # -- the loop --------------------------------------------------------------------------------------------
     def fit(self) -> OptimizeResult:

@@ -43,6 +43,7 @@ from optotrace.optimizers.train.progress import ScoreProgress
 from optotrace.optimizers.train.result import OptimizeResult
 from optotrace.optimizers.train.search_run import SearchRun
 from optotrace.optimizers.train.selection import next_minibatch
+from optotrace.optimizers.train.setup import candidate_optimizers, named_parameters, run_config
 
 log = logging.getLogger("optotrace.optimizers.search.propose_race")
 
@@ -85,11 +86,7 @@ class ProposeRace:
         resume: bool = False,
         progress: bool = False,
     ) -> None:
-        self.optimizers = list(optimizer) if isinstance(optimizer, (list, tuple)) else [optimizer]
-        for opt in self.optimizers:
-            if not isinstance(opt, CandidateOptimizer):
-                raise OptimizerError(f"ProposeRace needs optimizers that propose candidates (OptoPrime, OPRO, "
-                                     f"TextGrad, BootstrapFewShot); {type(opt).__name__} does not")
+        self.optimizers = candidate_optimizers(optimizer, "ProposeRace")
         if not trainset or not valset:
             raise OptimizerError("ProposeRace needs a non-empty trainset (for proposals) and valset (for the race)")
         self.budget = RunBudget.coerce(budget) or RunBudget()
@@ -102,21 +99,15 @@ class ProposeRace:
         self.demo_candidates = demo_candidates
         self.rng = random.Random(seed)
         self.min_lead = float(min_lead)
-        from optotrace.optimizers.base import stable_names
-
-        params = list(dict.fromkeys(p for opt in self.optimizers for p in opt.params))
-        names = stable_names(params)
-        self.named = {names[id(p)]: p for p in params}
+        self.named = named_parameters(self.optimizers)
         self.agent = program
-        self.evaluator = Evaluator(program, metric, params=params, input_fn=input_fn, concurrency=concurrency)
+        self.evaluator = Evaluator(program, metric, params=list(self.named.values()), input_fn=input_fn, concurrency=concurrency)
         self.proposers = [o for o in self.optimizers if not isinstance(o, DemoHarvester)]
         self.bootstrappers = [o for o in self.optimizers if isinstance(o, DemoHarvester)]
         self.progress = progress
-        self.run = SearchRun(run_dir, self.named, self.optimizers, {
-            "strategy": "race", "optimizers": [type(o).__name__ for o in self.optimizers],
-            "train_size": len(self.trainset), "val_size": len(self.valset), "minibatch_size": self.minibatch_size,
-            "seed": seed, "min_lead": self.min_lead, "budget": {"calls": self.budget.calls,
-                                                               "tokens": self.budget.tokens}}, resume=resume)
+        self.run = SearchRun(run_dir, self.named, self.optimizers, run_config(
+            "race", self.optimizers, self.trainset, self.valset, self.budget, seed,
+            minibatch_size=self.minibatch_size, min_lead=self.min_lead), resume=resume)
         self._order: list[int] = []
         self._round_no = 0
         self._raced: set[str] = set()  # every update raced so far (a cycle does not race one twice)
