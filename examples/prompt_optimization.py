@@ -72,13 +72,15 @@ def score(agent: Any, params: list[Any], examples: list[dict[str, Any]]) -> floa
 def main(model: str | None = None, steps: int | None = None, run_dir: str | Path | None = None,
          llm: Any = None, progress: bool = True, resume: bool = False, agent_llm: Any = None,
          budget: int | None = None, strategy: str = "auto") -> dict[str, Any]:
-    """`steps` is accepted for the command line's sake: with strategy="train" it is the number of steps."""
+    """`steps` (the command line's --steps) asks for step-by-step training with that many steps."""
     from optotrace.llm import get_llm
 
     llm = llm if llm is not None else get_llm(model)
     agent, prompt, examples = make_agent(agent_llm if agent_llm is not None else llm)
     params = [prompt, examples]
     before = score(agent, params, VAL)
+    if steps is not None and strategy == "auto":
+        strategy = "train"
     options = {"steps": steps} if steps is not None and strategy == "train" else {}
     result = ot.optimize(agent, TRAIN, valset=VAL, metric=metric, params=params, llm=llm,
                          budget=budget or BUDGET, strategy=strategy, run_dir=run_dir or "runs/prompt",
