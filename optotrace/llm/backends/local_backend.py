@@ -59,7 +59,7 @@ def close_models() -> None:
 
 class LocalLLM(LLM):
     """Options beyond LLM's: n_ctx (tokens one request may hold), n_threads, default_max_tokens, max_batch
-    (sequences decoded together) and kv_cells (KV cache cells the batch shares; default 2 * n_ctx)."""
+    (sequences decoded together) and kv_cells (KV cache cells the batch shares; default n_ctx, the memory one sequence had before)."""
 
     backend = "local"
     small_by_default = True  # the embedded models are small: compact prompts unless declared otherwise
@@ -83,7 +83,7 @@ class LocalLLM(LLM):
             n_ctx=self.n_ctx,
             n_threads=self.n_threads,
             max_seqs=max(1, int(max_batch)),
-            kv_cells=max(self.n_ctx, int(kv_cells or 2 * self.n_ctx)),
+            kv_cells=max(self.n_ctx, int(kv_cells or self.n_ctx)),
         )
         options.setdefault("spec", "local" if model_path is None else f"local:{model_path}")
         super().__init__(self.model_path.stem, **options)

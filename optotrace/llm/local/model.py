@@ -37,6 +37,9 @@ class LoadedModel:
             raise LLMConfigError(
                 "the local backend needs llama-cpp-python: `pip install 'optotrace[local]'` (or `make install`)"
             ) from exc
+        from llama_cpp._logger import set_verbose
+
+        set_verbose(False)  # llama.cpp logs every graph it builds otherwise, and printing them costs more than decoding
         self.path = path
         self.config = config
         self.lib = llama_cpp
