@@ -117,7 +117,8 @@ def show(
     console.print(table)
     hidden = [head for head, _ in choose_columns(history, None) if head not in {c[0] for c in columns}]
     if hidden:
-        console.print(f"(not shown at this width: {', '.join(hidden)}; --wide shows every column)", soft_wrap=True)
+        console.print(f"(not shown at this width: {', '.join(hidden)};")  # rich wraps it at the console's width
+        console.print(" --wide shows every column)")
     total_steps = state.get("total_steps")
     done = state.get("step", 0)
     status = "finished" if total_steps is not None and done >= total_steps else f"stopped after step {done}"

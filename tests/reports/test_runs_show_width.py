@@ -45,6 +45,13 @@ def test_show_fits_80_columns_with_whole_headers(run_dir: Path) -> None:
     assert re.search(r"spent: \d+ LLM calls, \d+ tokens \(proposal \d+ calls / \d+ tokens\); no limit", result.output)
 
 
+def test_show_no_line_exceeds_80_columns(run_dir: Path) -> None:
+    result = CliRunner(env={"COLUMNS": "80"}).invoke(app, ["runs", "show", str(run_dir)])
+    assert result.exit_code == 0, result.output
+    assert max(len(line) for line in result.output.splitlines()) <= 80
+    assert "not shown at this width" in result.output
+
+
 def test_show_leaves_out_kept_and_calls_for_a_history_without_them(run_dir: Path, tmp_path: Path) -> None:
     state = json.loads((run_dir / "state.json").read_text())
     for h in state["history"]:  # as an older Trainer wrote it
