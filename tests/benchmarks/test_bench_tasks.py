@@ -119,8 +119,8 @@ def test_reviews_task_uses_the_examples_split_and_label_feedback() -> None:
     ex = task.val[0]
     assert task.score(ex, ex["target"].upper())[0] == 1.0
     assert "exactly one word" in task.score(ex, "Hmm.")[1]
-    with pytest.raises(DataSourceError, match="has 24"):
-        load_reviews_task(20, 20)
+    with pytest.raises(DataSourceError, match="has 96"):
+        load_reviews_task(50, 50)
 
 
 # -- HumanEval ------------------------------------------------------------------------------------------------

@@ -60,7 +60,7 @@ def test_rejection_is_logged_and_shown_next_step(caplog: pytest.LogCaptureFixtur
     llm = ScriptedLLM([reply(n=3.7), reply(n=40), reply(n=5)])
     opt = OptoPrime([n], llm=llm, policy=ProposalPolicy(retry_unchanged=False))  # no retry within a step: one reply per step
     y.backward("larger")
-    with caplog.at_level("WARNING"):
+    with caplog.at_level("INFO", logger="optotrace.optimizers"):
         assert opt.step() == {}
     assert "rejected" in caplog.text and "whole number" in caplog.text
     assert n.data == 2
