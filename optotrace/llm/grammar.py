@@ -122,12 +122,25 @@ def _compile(schema_json: str) -> str:
     except ImportError as exc:
         raise GrammarError("turning a schema into a grammar needs llama-cpp-python (`make install`)") from exc
     try:
-        return str(json_schema_to_gbnf(schema_json))
+        gbnf = str(json_schema_to_gbnf(schema_json))
     except Exception as exc:  # the converter reports unsupported constructs with asserts and KeyErrors
         raise GrammarError(
             f"this JSON schema cannot be turned into a llama.cpp grammar ({type(exc).__name__}: {exc}); "
             f"simplify the response model. Schema: {schema_json[:300]}"
         ) from exc
+    return _strict_strings(gbnf)
+
+
+LOOSE_CHAR = r'char ::= [^"\\]'
+STRICT_CHAR = r'char ::= [^"\\\x7F\x00-\x1F]'
+
+
+def _strict_strings(gbnf: str) -> str:
+    """JSON strings without raw control characters. llama-cpp-python's converter lets a string hold any character
+    but a quote or a backslash, so a sampled newline inside a string made a reply that json.loads refuses;
+    llama.cpp's own converter excludes U+0000-U+001F and U+007F, as JSON requires."""
+    lines = gbnf.split("\n")
+    return "\n".join(STRICT_CHAR + line[len(LOOSE_CHAR) :] if line.startswith(LOOSE_CHAR) else line for line in lines)
 
 
 def compile_grammar(schema: dict[str, Any]) -> str:

@@ -105,6 +105,18 @@ def test_every_schema_optotrace_sends_compiles_to_a_grammar(name: str) -> None:
 
 
 @needs_llama
+@pytest.mark.parametrize("name", list(SCHEMAS))
+def test_strings_in_a_grammar_cannot_hold_raw_control_characters(name: str) -> None:
+    """A raw newline inside a JSON string is invalid JSON; the converter we call would allow it."""
+    from llama_cpp.llama_grammar import LlamaGrammar
+
+    grammar = compile_grammar(SCHEMAS[name])
+    char_rules = [line for line in grammar.splitlines() if line.startswith("char ::=")]
+    assert char_rules and all(r"\x00-\x1F" in rule for rule in char_rules)
+    LlamaGrammar.from_string(grammar, verbose=False)  # llama.cpp parses the rewritten rule
+
+
+@needs_llama
 def test_llama_cpp_alone_fails_on_the_modelspec_schema() -> None:
     """Why the rewrite exists: llama-cpp-python's converter on the raw schema (it would then fall back)."""
     from llama_cpp.llama_grammar import json_schema_to_gbnf
