@@ -39,14 +39,20 @@ def bandwidth_gb_s() -> float:
     return 4 * 2 * a.nbytes / (time.perf_counter() - t0) / 1e9  # read + write
 
 
-def measure(llm, instruction: str, n: int, tokens: int) -> tuple[float, float, int, int, int]:
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
+
+
+def measure(llm, instruction: str, n: int, tokens: int, concurrency: int | None = None
+            ) -> tuple[float, float, int, int, int]:
     reqs = [{"messages": [{"role": "system", "content": instruction}, {"role": "user", "content": q}],
              "max_tokens": tokens} for q in questions(n)]
     t0 = time.perf_counter()
     one = [llm.complete(**r) for r in reqs]
     seq_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    many = llm.complete_many(reqs, concurrency=n)
+    many = llm.complete_many(reqs, concurrency=concurrency or n)
     par_s = time.perf_counter() - t0
     same = sum(a.text == b.text for a, b in zip(one, many, strict=True))
     out = sum(r.usage.completion_tokens for r in many)
@@ -58,6 +64,7 @@ def main() -> None:
     ap.add_argument("--model", default="local")
     ap.add_argument("--batches", default="1,2,4,8,16")
     ap.add_argument("--tokens", type=int, default=64)
+    ap.add_argument("--headline-only", action="store_true", help="only the issue's case: 16 calls, concurrency 8")
     args = ap.parse_args()
     llm = get_llm(args.model, cache=False, max_batch=max(int(b) for b in args.batches.split(",")))
     llm.complete("hi", max_tokens=2)  # load the model
@@ -65,7 +72,19 @@ def main() -> None:
     bw = bandwidth_gb_s()
     print(f"model {llm.model_path.name}: {weights / 1e6:.0f} MB of weights; memory bandwidth ~{bw:.1f} GB/s -> at "
           f"most ~{bw * 1e9 / weights:.0f} decode steps/s, whatever the batch")
-    for label, instruction in (("short instruction", SHORT), ("500-token shared prefix", SHORT + " " + RULES)):
+    loaded = llm._loaded().model
+    print(f"KV cache: {loaded.config.kv_cells} cells shared by up to {loaded.config.max_seqs} sequences = "
+          f"{loaded.kv_bytes() / 2**20:.0f} MiB; process RSS {rss_mb():.0f} MB after loading")
+    cases = (("short instruction", SHORT), ("500-token shared prefix", SHORT + " " + RULES))
+    for label, instruction in cases:  # the target: 16 calls, complete_many(concurrency=8)
+        before = rss_mb()
+        seq_s, par_s, same, out, prompt = measure(llm, instruction, 16, args.tokens, concurrency=8)
+        print(f"HEADLINE {label:24s} prompt {prompt:4d} tok: 16 calls one by one {seq_s:5.1f} s, "
+              f"complete_many(concurrency=8) {par_s:5.1f} s = {seq_s / par_s:4.1f}x; {same}/16 replies identical; "
+              f"RSS {before:.0f} -> {rss_mb():.0f} MB", flush=True)
+    if args.headline_only:
+        return
+    for label, instruction in cases:
         for n in (int(b) for b in args.batches.split(",")):
             seq_s, par_s, same, out, prompt = measure(llm, instruction, n, args.tokens)
             print(f"{label:24s} prompt {prompt:4d} tok  batch {n:2d}: one by one {n / seq_s:5.2f} calls/s "

@@ -91,6 +91,13 @@ class LoadedModel:
         return bool(self.lib.llama_vocab_is_eog(self.model.vocab, token))
 
     # -- the KV cache --------------------------------------------------------------------------------------
+    def kv_bytes(self) -> int:
+        """Bytes of the KV cache the batch shares: keys and values (f16) of every layer for every cell."""
+        lib, m = self.lib, self.model.model
+        head_dim = lib.llama_model_n_embd(m) // max(1, lib.llama_model_n_head(m))
+        per_cell = lib.llama_model_n_layer(m) * lib.llama_model_n_head_kv(m) * head_dim * 2 * 2
+        return int(self.config.kv_cells) * per_cell
+
     def forget(self, seq_id: int) -> None:
         self.lib.llama_memory_seq_rm(self.memory, seq_id, -1, -1)
 
